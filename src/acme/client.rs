@@ -1,0 +1,1 @@
+//! The ACME client: drives RFC 8555 over the `Http` and `Clock` seams.

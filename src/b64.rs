@@ -1,0 +1,1 @@
+//! Base64 and base64url (RFC 4648), unpadded url-safe for JOSE.

@@ -1,0 +1,1 @@
+//! Deployers: the registry. A deployer is one file here.

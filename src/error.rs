@@ -1,0 +1,76 @@
+//! The one error type. Every variant renders as a single line that says what
+//! failed, where, and what to do about it.
+
+use std::fmt;
+
+use crate::acme::types::Problem;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug)]
+pub enum Error {
+    /// The configuration is wrong: `file:line`, the message names the option
+    /// and the fix.
+    Config { file: String, line: usize, msg: String },
+    /// The ACME server answered with an RFC 7807 problem document.
+    Acme { during: String, status: u16, problem: Problem },
+    /// A request could not be made or got no usable answer (connect, TLS,
+    /// timeout, a non-ACME error status).
+    Http { url: String, msg: String },
+    /// A DNS exchange or a DNS provider failed.
+    Dns(String),
+    /// A file operation failed.
+    Io { op: &'static str, path: String, err: std::io::Error },
+    /// A bounded wait ran out.
+    Timeout(String),
+    /// Anything else, already worded for the user.
+    Other(String),
+}
+
+impl Error {
+    pub fn io(op: &'static str, path: impl AsRef<std::path::Path>, err: std::io::Error) -> Self {
+        Error::Io { op, path: path.as_ref().display().to_string(), err }
+    }
+
+    pub fn other(msg: impl Into<String>) -> Self {
+        Error::Other(msg.into())
+    }
+
+    /// Prefix the message with what was being done, keeping the variant.
+    pub fn context(self, what: &str) -> Self {
+        match self {
+            Error::Dns(m) => Error::Dns(format!("{what}: {m}")),
+            Error::Timeout(m) => Error::Timeout(format!("{what}: {m}")),
+            Error::Other(m) => Error::Other(format!("{what}: {m}")),
+            Error::Http { url, msg } => Error::Http { url, msg: format!("{what}: {msg}") },
+            e => e,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config { file, line, msg } if *line > 0 => write!(f, "{file}:{line}: {msg}"),
+            Error::Config { file, msg, .. } => write!(f, "{file}: {msg}"),
+            Error::Acme { during, status, problem } => {
+                write!(f, "ACME server refused {during} (HTTP {status}): {problem}")
+            }
+            Error::Http { url, msg } => write!(f, "request to {url} failed: {msg}"),
+            Error::Dns(m) => write!(f, "DNS: {m}"),
+            Error::Io { op, path, err } => {
+                write!(f, "cannot {op} {path}: {err}")?;
+                match err.raw_os_error() {
+                    Some(28) => write!(f, " (the file system is full: free some space)"),
+                    Some(30) => write!(f, " (the file system is read-only)"),
+                    Some(13) => write!(f, " (permission denied: run as root or fix the owner)"),
+                    _ => Ok(()),
+                }
+            }
+            Error::Timeout(m) => write!(f, "timed out: {m}"),
+            Error::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,35 @@
+//! wancert: HTTPS certificates over ACME DNS-01, and DDNS, for OpenWrt routers
+//! and the services behind their port forwards.
+//!
+//! The crate is split into a pure core (parsing, protocols, signing, decisions:
+//! no I/O, no clock, no randomness) and a few edge modules, one per outside
+//! world. `ARCHITECTURE.md` has the map.
+#![forbid(unsafe_code)]
+
+// Pure core.
+pub mod acme;
+pub mod b64;
+pub mod config;
+pub mod der;
+pub mod dns;
+pub mod pem;
+pub mod uci;
+
+// Edges: one seam per outside world.
+pub mod clock;
+pub mod http;
+pub mod proc;
+pub mod store;
+
+// Plug-ins: one file per provider or deployer, each in a registry.
+pub mod deploy;
+pub mod providers;
+
+// Orchestration and the command line.
+pub mod cli;
+pub mod error;
+pub mod logger;
+pub mod propagation;
+pub mod run;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! A small logger: stderr on a terminal, syslog otherwise.

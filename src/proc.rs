@@ -1,0 +1,1 @@
+//! The process seam: run an argv without a shell.

@@ -1,0 +1,51 @@
+//! DNS providers: the registry. A provider is one file here that adds and
+//! removes single TXT values (never replacing the set: a name and its wildcard
+//! need two values at `_acme-challenge.<name>` at once).
+
+use crate::clock::Clock;
+use crate::config::PluginSection;
+use crate::http::Http;
+use crate::Result;
+
+pub mod rfc2136;
+
+pub trait DnsProvider {
+    /// Add one TXT value at `fqdn` (no trailing dot), keeping other values.
+    fn add_txt(&mut self, fqdn: &str, value: &str) -> Result<()>;
+    /// Remove exactly that TXT value; removing a value that is absent is fine.
+    fn remove_txt(&mut self, fqdn: &str, value: &str) -> Result<()>;
+}
+
+/// What a provider may use from the outside world.
+pub struct Env<'a> {
+    pub http: &'a dyn Http,
+    pub clock: &'a dyn Clock,
+}
+
+pub type Builder = for<'a> fn(&PluginSection, &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>>;
+
+/// A provider type: its `option type` name, a one-line description, and the
+/// function that builds it from its config section.
+pub struct ProviderType {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub build: Builder,
+}
+
+/// Every provider type built in.
+pub const TYPES: &[ProviderType] = &[rfc2136::TYPE];
+
+/// Build the provider a `config provider` section describes.
+pub fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
+    match TYPES.iter().find(|t| t.name == section.kind) {
+        Some(t) => (t.build)(section, env),
+        None => {
+            let known: Vec<&str> = TYPES.iter().map(|t| t.name).collect();
+            Err(section.error(
+                "type",
+                &format!("unknown provider type '{}': use one of {}", section.kind, known.join(", ")),
+            ))
+        }
+    }
+}
+

@@ -1,0 +1,1 @@
+//! One pass: issue or renew what is due, then deploy.
