@@ -14,7 +14,9 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Duration {
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
     }
     fn sleep(&self, d: Duration) {
         std::thread::sleep(d)
@@ -29,7 +31,9 @@ pub struct FakeClock {
 
 impl FakeClock {
     pub fn at(secs: u64) -> Self {
-        FakeClock { now: std::cell::Cell::new(Duration::from_secs(secs)) }
+        FakeClock {
+            now: std::cell::Cell::new(Duration::from_secs(secs)),
+        }
     }
 }
 

@@ -72,7 +72,10 @@ impl PluginSection {
     }
     pub fn required(&self, key: &str) -> Result<&str> {
         self.optional(key).ok_or_else(|| {
-            self.error(key, &format!("option '{key}' is missing: add `option {key} '...'`"))
+            self.error(
+                key,
+                &format!("option '{key}' is missing: add `option {key} '...'`"),
+            )
         })
     }
     /// An error about `key` in this section, at the option's line when it is
@@ -80,13 +83,21 @@ impl PluginSection {
     pub fn error(&self, key: &str, msg: &str) -> Error {
         let line = self.section.opt(key).map_or(self.section.line, |o| o.line);
         let ty = &self.section.ty;
-        Error::Config { file: self.file.clone(), line, msg: format!("config {ty} '{}': {msg}", self.name) }
+        Error::Config {
+            file: self.file.clone(),
+            line,
+            msg: format!("config {ty} '{}': {msg}", self.name),
+        }
     }
 }
 
 /// Parse a configuration file's text. `file` is used in error messages.
 pub fn parse(file: &str, _text: &str) -> Result<Config> {
-    Err(Error::Config { file: file.into(), line: 0, msg: "not implemented".into() })
+    Err(Error::Config {
+        file: file.into(),
+        line: 0,
+        msg: "not implemented".into(),
+    })
 }
 
 /// Read and parse the file at `path`.

@@ -13,7 +13,9 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -123,7 +125,9 @@ fn extensions(explicit: &[u8], info: &mut CertInfo) -> Option<()> {
 fn time(input: &[u8]) -> Option<(i64, &[u8])> {
     let (tag, body, rest) = tlv(input)?;
     let digits = |s: &[u8]| -> Option<i64> {
-        s.iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+        s.iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
     };
     let (year, tail) = match (tag, body.len()) {
         (0x17, 13) => {
@@ -141,7 +145,10 @@ fn time(input: &[u8]) -> Option<(i64, &[u8])> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    Some((days_from_civil(year, month, day) * 86400 + h * 3600 + m * 60 + s, rest))
+    Some((
+        days_from_civil(year, month, day) * 86400 + h * 3600 + m * 60 + s,
+        rest,
+    ))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -169,7 +176,12 @@ pub fn rfc3339(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Parse an RFC 3339 timestamp as ACME servers send them (fractional seconds
@@ -192,7 +204,11 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         [b'Z' | b'z'] => Some(secs),
         [sign @ (b'+' | b'-'), ..] if rest.len() == 6 => {
             let off = rest[1..3].parse::<i64>().ok()? * 3600 + rest[4..6].parse::<i64>().ok()? * 60;
-            Some(if *sign == b'+' { secs - off } else { secs + off })
+            Some(if *sign == b'+' {
+                secs - off
+            } else {
+                secs + off
+            })
         }
         _ => None,
     }
@@ -217,19 +233,26 @@ mod tests {
     #[test]
     fn reads_a_certificate_made_by_rcgen() {
         let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(vec!["a.example".into(), "*.a.example".into()]).unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(vec!["a.example".into(), "*.a.example".into()]).unwrap();
         params.not_before = rcgen::date_time_ymd(2026, 1, 2);
         params.not_after = rcgen::date_time_ymd(2051, 3, 4);
         params.serial_number = Some(rcgen::SerialNumber::from(vec![0x01, 0x02, 0x03]));
         params.use_authority_key_identifier_extension = true;
         let issuer_key = rcgen::KeyPair::generate().unwrap();
-        let issuer = rcgen::Issuer::new(rcgen::CertificateParams::new(Vec::<String>::new()).unwrap(), &issuer_key);
+        let issuer = rcgen::Issuer::new(
+            rcgen::CertificateParams::new(Vec::<String>::new()).unwrap(),
+            &issuer_key,
+        );
         let cert = params.signed_by(&key, &issuer).unwrap();
         let info = parse_cert(cert.der()).unwrap();
         assert_eq!(info.serial, [1, 2, 3]);
         assert_eq!(rfc3339(info.not_before), "2026-01-02T00:00:00Z");
         assert_eq!(rfc3339(info.not_after), "2051-03-04T00:00:00Z");
-        assert_eq!(info.spki, rcgen::PublicKeyData::subject_public_key_info(&key));
+        assert_eq!(
+            info.spki,
+            rcgen::PublicKeyData::subject_public_key_info(&key)
+        );
         assert!(info.aki.is_some());
         assert_eq!(info.dns_names, ["a.example", "*.a.example"]);
     }

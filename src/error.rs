@@ -11,16 +11,28 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The configuration is wrong: `file:line`, the message names the option
     /// and the fix.
-    Config { file: String, line: usize, msg: String },
+    Config {
+        file: String,
+        line: usize,
+        msg: String,
+    },
     /// The ACME server answered with an RFC 7807 problem document.
-    Acme { during: String, status: u16, problem: Problem },
+    Acme {
+        during: String,
+        status: u16,
+        problem: Problem,
+    },
     /// A request could not be made or got no usable answer (connect, TLS,
     /// timeout, a non-ACME error status).
     Http { url: String, msg: String },
     /// A DNS exchange or a DNS provider failed.
     Dns(String),
     /// A file operation failed.
-    Io { op: &'static str, path: String, err: std::io::Error },
+    Io {
+        op: &'static str,
+        path: String,
+        err: std::io::Error,
+    },
     /// A bounded wait ran out.
     Timeout(String),
     /// Anything else, already worded for the user.
@@ -29,7 +41,11 @@ pub enum Error {
 
 impl Error {
     pub fn io(op: &'static str, path: impl AsRef<std::path::Path>, err: std::io::Error) -> Self {
-        Error::Io { op, path: path.as_ref().display().to_string(), err }
+        Error::Io {
+            op,
+            path: path.as_ref().display().to_string(),
+            err,
+        }
     }
 
     pub fn other(msg: impl Into<String>) -> Self {
@@ -42,7 +58,10 @@ impl Error {
             Error::Dns(m) => Error::Dns(format!("{what}: {m}")),
             Error::Timeout(m) => Error::Timeout(format!("{what}: {m}")),
             Error::Other(m) => Error::Other(format!("{what}: {m}")),
-            Error::Http { url, msg } => Error::Http { url, msg: format!("{what}: {msg}") },
+            Error::Http { url, msg } => Error::Http {
+                url,
+                msg: format!("{what}: {msg}"),
+            },
             e => e,
         }
     }
@@ -53,7 +72,11 @@ impl fmt::Display for Error {
         match self {
             Error::Config { file, line, msg } if *line > 0 => write!(f, "{file}:{line}: {msg}"),
             Error::Config { file, msg, .. } => write!(f, "{file}: {msg}"),
-            Error::Acme { during, status, problem } => {
+            Error::Acme {
+                during,
+                status,
+                problem,
+            } => {
                 write!(f, "ACME server refused {during} (HTTP {status}): {problem}")
             }
             Error::Http { url, msg } => write!(f, "request to {url} failed: {msg}"),

@@ -14,7 +14,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -30,6 +33,124 @@ pub trait Http {
     fn send(&self, req: &Request<'_>) -> Result<Response>;
 
     fn get(&self, url: &str) -> Result<Response> {
-        self.send(&Request { method: "GET", url, headers: &[], body: None })
+        self.send(&Request {
+            method: "GET",
+            url,
+            headers: &[],
+            body: None,
+        })
+    }
+}
+
+/// The largest body read: certificate chains and ACME objects are a few KiB.
+const BODY_LIMIT: u64 = 1 << 20;
+
+/// Where routers and Debian keep the system's trusted roots.
+const SYSTEM_BUNDLES: &[&str] = &["/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem"];
+
+/// The real HTTP client: ureq over rustls with the ring provider. Roots come
+/// from the system bundle plus `ca_file`; nothing is compiled in.
+pub struct UreqHttp {
+    agent: ureq::Agent,
+}
+
+impl UreqHttp {
+    /// `ca_file`: extra trusted roots (PEM). `timeout`: for each whole request.
+    pub fn new(
+        ca_file: Option<&std::path::Path>,
+        timeout: std::time::Duration,
+    ) -> crate::Result<Self> {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+
+        let mut roots = Vec::new();
+        let system = SYSTEM_BUNDLES
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok());
+        for text in system.iter() {
+            roots.extend(crate::pem::decode_all(text, "CERTIFICATE"));
+        }
+        if let Some(path) = ca_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| crate::Error::io("read ca_file", path, e))?;
+            let extra = crate::pem::decode_all(&text, "CERTIFICATE");
+            if extra.is_empty() {
+                return Err(crate::Error::other(format!(
+                    "ca_file {} holds no PEM certificate: point it at the CA's root certificate",
+                    path.display()
+                )));
+            }
+            roots.extend(extra);
+        }
+        if roots.is_empty() {
+            return Err(crate::Error::other(
+                "no trusted root certificates: install the ca-bundle package or set option ca_file",
+            ));
+        }
+        let roots: Vec<Certificate<'static>> = roots
+            .iter()
+            .map(|d| Certificate::from_der(d).to_owned())
+            .collect();
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(RootCerts::new_with_certs(&roots))
+            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .build();
+        let config = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .user_agent(concat!("wancert/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(UreqHttp {
+            agent: config.into(),
+        })
+    }
+}
+
+impl Http for UreqHttp {
+    fn send(&self, req: &Request<'_>) -> crate::Result<Response> {
+        let fail = |e: ureq::Error| crate::Error::Http {
+            url: req.url.to_string(),
+            msg: e.to_string(),
+        };
+        let mut builder = ureq::http::Request::builder()
+            .method(req.method)
+            .uri(req.url);
+        for (k, v) in req.headers {
+            builder = builder.header(*k, *v);
+        }
+        let (ct, body) = req.body.unwrap_or(("", &[]));
+        if !ct.is_empty() {
+            builder = builder.header("content-type", ct);
+        }
+        let request = builder.body(body).map_err(|e| crate::Error::Http {
+            url: req.url.to_string(),
+            msg: e.to_string(),
+        })?;
+        let mut resp = self.agent.run(request).map_err(fail)?;
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(BODY_LIMIT)
+            .read_to_vec()
+            .map_err(fail)?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 }

@@ -18,6 +18,7 @@ pub mod uci;
 // Edges: one seam per outside world.
 pub mod clock;
 pub mod http;
+pub mod keys;
 pub mod proc;
 pub mod store;
 

@@ -50,7 +50,10 @@ mod tests {
         let b = encode("CERTIFICATE", &[2u8; 3]);
         assert!(a.lines().all(|l| l.len() <= 64));
         let bundle = format!("# comment\n{a}junk\n{b}");
-        assert_eq!(decode_all(&bundle, "CERTIFICATE"), vec![vec![1u8; 100], vec![2u8; 3]]);
+        assert_eq!(
+            decode_all(&bundle, "CERTIFICATE"),
+            vec![vec![1u8; 100], vec![2u8; 3]]
+        );
         assert!(decode_all(&bundle, "PRIVATE KEY").is_empty());
         assert_eq!(first_label(&bundle), Some("CERTIFICATE"));
     }

@@ -16,6 +16,13 @@ pub struct Check<'a> {
 
 /// Block until every server answers every one of `values` for TXT `fqdn`, or
 /// the timeout passes. Logs a progress line while waiting.
-pub fn wait_for_txt(_check: &Check<'_>, fqdn: &str, _values: &[&str], _clock: &dyn Clock) -> Result<()> {
-    Err(Error::Dns(format!("propagation check for {fqdn} is not implemented")))
+pub fn wait_for_txt(
+    _check: &Check<'_>,
+    fqdn: &str,
+    _values: &[&str],
+    _clock: &dyn Clock,
+) -> Result<()> {
+    Err(Error::Dns(format!(
+        "propagation check for {fqdn} is not implemented"
+    )))
 }

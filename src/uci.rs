@@ -36,11 +36,15 @@ impl Section {
     }
     /// The value of an `option` (the last one for a list).
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.opt(name).and_then(|o| o.values.last()).map(String::as_str)
+        self.opt(name)
+            .and_then(|o| o.values.last())
+            .map(String::as_str)
     }
     /// All values of a `list` (or the single value of an `option`).
     pub fn list(&self, name: &str) -> Vec<&str> {
-        self.opt(name).map(|o| o.values.iter().map(String::as_str).collect()).unwrap_or_default()
+        self.opt(name)
+            .map(|o| o.values.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 }
 

@@ -1,1 +1,552 @@
-//! The ACME client: drives RFC 8555 over the `Http` and `Clock` seams.
+//! The ACME client: drives RFC 8555 over the `Http` and `Clock` seams. It
+//! opens no socket and reads no clock of its own, so tests run it against an
+//! in-memory server with a fake clock.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use super::jws::{self, KeyId, Signer};
+use super::types::{
+    Authorization, AuthzStatus, Directory, Identifier, Order, OrderStatus, Problem,
+};
+use crate::clock::Clock;
+use crate::http::{Http, Request, Response};
+use crate::{Error, Result, b64};
+
+/// How often a request is re-sent after `badNonce` (RFC 8555 §6.5) before
+/// giving up: servers may reject any nonce, but never many in a row.
+const BAD_NONCE_RETRIES: u32 = 5;
+
+/// First and longest pause between polls when the server sends no
+/// Retry-After. A short first poll matters: a local or fast CA validates in
+/// well under a second.
+const POLL_FIRST: Duration = Duration::from_millis(250);
+const POLL_MAX: Duration = Duration::from_secs(10);
+
+const JOSE: &str = "application/jose+json";
+
+pub struct Client<'a> {
+    http: &'a dyn Http,
+    clock: &'a dyn Clock,
+    key: &'a dyn Signer,
+    pub directory: Directory,
+    directory_url: String,
+    nonce: RefCell<Option<String>>,
+    kid: Option<String>,
+}
+
+impl<'a> Client<'a> {
+    /// Fetch the directory at `url`.
+    pub fn new(
+        http: &'a dyn Http,
+        clock: &'a dyn Clock,
+        key: &'a dyn Signer,
+        url: &str,
+    ) -> Result<Self> {
+        let resp = http.get(url).map_err(|e| match e {
+            Error::Http { url, msg } => Error::Http {
+                url,
+                msg: format!("{msg} (is acme_server right, and is the network up?)"),
+            },
+            e => e,
+        })?;
+        if resp.status != 200 {
+            return Err(Error::Http {
+                url: url.into(),
+                msg: format!(
+                    "HTTP {} instead of an ACME directory: check option acme_server",
+                    resp.status
+                ),
+            });
+        }
+        let directory = parse_json(&resp.body, url, "directory")?;
+        Ok(Client {
+            http,
+            clock,
+            key,
+            directory,
+            directory_url: url.into(),
+            nonce: RefCell::new(None),
+            kid: None,
+        })
+    }
+
+    /// The account URL, once `account` has run.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Use an account URL known from an earlier run, skipping `newAccount`.
+    pub fn set_kid(&mut self, kid: String) {
+        self.kid = Some(kid);
+    }
+
+    /// Find or create the account for our key (RFC 8555 §7.3), agreeing to
+    /// the terms of service. Returns the account URL.
+    pub fn account(&mut self, email: Option<&str>) -> Result<String> {
+        let contact: Vec<String> = email.iter().map(|e| format!("mailto:{e}")).collect();
+        let payload = serde_json::json!({ "termsOfServiceAgreed": true, "contact": contact });
+        let url = self.directory.new_account.clone();
+        let resp = self.post(&url, Some(&payload), "account registration")?;
+        let kid = resp
+            .header("location")
+            .ok_or_else(|| self.malformed("account registration", "no Location header"))?
+            .to_string();
+        self.kid = Some(kid.clone());
+        Ok(kid)
+    }
+
+    /// Place an order (RFC 8555 §7.4). Returns its URL and the order.
+    pub fn new_order(&mut self, domains: &[String]) -> Result<(String, Order)> {
+        let identifiers: Vec<Identifier> = domains.iter().map(|d| Identifier::dns(d)).collect();
+        let payload = serde_json::json!({ "identifiers": identifiers });
+        let url = self.directory.new_order.clone();
+        let resp = self.post(&url, Some(&payload), "the new order")?;
+        let location = resp
+            .header("location")
+            .ok_or_else(|| self.malformed("the new order", "no Location header"))?
+            .to_string();
+        Ok((location, parse_json(&resp.body, &url, "order")?))
+    }
+
+    pub fn authorization(&self, url: &str) -> Result<Authorization> {
+        let resp = self.post(url, None, "fetching an authorization")?;
+        parse_json(&resp.body, url, "authorization")
+    }
+
+    pub fn order(&self, url: &str) -> Result<Order> {
+        let resp = self.post(url, None, "fetching the order")?;
+        parse_json(&resp.body, url, "order")
+    }
+
+    /// Tell the server the challenge is ready to be validated (RFC 8555 §7.5.1).
+    pub fn respond(&self, challenge_url: &str) -> Result<()> {
+        self.post(
+            challenge_url,
+            Some(&serde_json::json!({})),
+            "the challenge response",
+        )
+        .map(drop)
+    }
+
+    /// Poll an authorization until it leaves `pending` or `deadline` (clock
+    /// time) passes. An invalid authorization is an error carrying the
+    /// challenge's problem document.
+    pub fn poll_authorization(&self, url: &str, deadline: Duration) -> Result<Authorization> {
+        let mut wait = POLL_FIRST;
+        loop {
+            let resp = self.post(url, None, "polling an authorization")?;
+            let authz: Authorization = parse_json(&resp.body, url, "authorization")?;
+            match authz.status {
+                AuthzStatus::Pending => {}
+                AuthzStatus::Valid => return Ok(authz),
+                _ => {
+                    let problem = authz
+                        .challenges
+                        .iter()
+                        .find_map(|c| c.error.clone())
+                        .unwrap_or_else(|| Problem {
+                            detail: format!("authorization is {:?}", authz.status).to_lowercase(),
+                            ..Problem::default()
+                        });
+                    let during = format!("validation of {}", authz.identifier.value);
+                    return Err(Error::Acme {
+                        during,
+                        status: resp.status,
+                        problem,
+                    });
+                }
+            }
+            wait = self.pause(
+                &resp,
+                wait,
+                deadline,
+                &format!("validation of {}", authz.identifier.value),
+            )?;
+        }
+    }
+
+    /// Send the CSR (DER) to the order's finalize URL, then poll the order
+    /// until it is valid. Returns the certificate URL.
+    pub fn finalize(
+        &self,
+        order_url: &str,
+        order: &Order,
+        csr: &[u8],
+        deadline: Duration,
+    ) -> Result<String> {
+        let payload = serde_json::json!({ "csr": b64::url(csr) });
+        let resp = self.post(&order.finalize, Some(&payload), "finalization")?;
+        let mut order: Order = parse_json(&resp.body, &order.finalize, "order")?;
+        let mut last = resp;
+        let mut wait = POLL_FIRST;
+        loop {
+            match order.status {
+                OrderStatus::Valid => {
+                    return order.certificate.ok_or_else(|| {
+                        self.malformed("finalization", "valid order without certificate URL")
+                    });
+                }
+                OrderStatus::Processing | OrderStatus::Ready => {}
+                OrderStatus::Invalid | OrderStatus::Pending => {
+                    let problem = order.error.unwrap_or_else(|| Problem {
+                        detail: format!("order became {:?} after finalization", order.status)
+                            .to_lowercase(),
+                        ..Problem::default()
+                    });
+                    return Err(Error::Acme {
+                        during: "finalization".into(),
+                        status: last.status,
+                        problem,
+                    });
+                }
+            }
+            wait = self.pause(&last, wait, deadline, "certificate issuance")?;
+            last = self.post(order_url, None, "polling the order")?;
+            order = parse_json(&last.body, order_url, "order")?;
+        }
+    }
+
+    /// Download the certificate chain (PEM, leaf first).
+    pub fn download(&self, url: &str) -> Result<String> {
+        let resp = self.post(url, None, "the certificate download")?;
+        String::from_utf8(resp.body)
+            .map_err(|_| self.malformed("the certificate download", "not PEM text"))
+    }
+
+    /// Sleep before the next poll: Retry-After when given (bounded by
+    /// `POLL_MAX`), else `wait`; returns the next default wait, doubled. Fails
+    /// when the sleep would pass `deadline`.
+    fn pause(
+        &self,
+        resp: &Response,
+        wait: Duration,
+        deadline: Duration,
+        what: &str,
+    ) -> Result<Duration> {
+        let now = self.clock.now();
+        let asked = resp.header("retry-after").and_then(|v| retry_after(v, now));
+        let sleep = asked.unwrap_or(wait).min(POLL_MAX);
+        if now + sleep > deadline {
+            return Err(Error::Timeout(format!(
+                "{what} did not finish in time; the CA is slow or stuck, the next run will try again"
+            )));
+        }
+        log::debug!("waiting {} ms for {what}", sleep.as_millis());
+        self.clock.sleep(sleep);
+        Ok((wait * 2).min(POLL_MAX))
+    }
+
+    /// A signed POST (or POST-as-GET when `payload` is `None`), retried on
+    /// `badNonce`. Error statuses become `Error::Acme` with the problem.
+    fn post(
+        &self,
+        url: &str,
+        payload: Option<&serde_json::Value>,
+        during: &str,
+    ) -> Result<Response> {
+        let payload = payload.map(|p| serde_json::to_vec(p).unwrap_or_default());
+        let mut attempt = 0;
+        loop {
+            let nonce = match self.nonce.borrow_mut().take() {
+                Some(n) => n,
+                None => self.fresh_nonce()?,
+            };
+            let id = match &self.kid {
+                Some(kid) => KeyId::Kid(kid),
+                None => KeyId::Jwk,
+            };
+            let body = jws::sign(self.key, id, Some(&nonce), url, payload.as_deref())?;
+            let headers: &[(&str, &str)] = &[(
+                "accept",
+                "application/pem-certificate-chain, application/json",
+            )];
+            let req = Request {
+                method: "POST",
+                url,
+                headers,
+                body: Some((JOSE, &body)),
+            };
+            let resp = self.http.send(&req)?;
+            if let Some(n) = resp.header("replay-nonce") {
+                *self.nonce.borrow_mut() = Some(n.to_string());
+            }
+            if resp.status < 400 {
+                return Ok(resp);
+            }
+            let problem: Problem = match serde_json::from_slice(&resp.body) {
+                Ok(p) => p,
+                Err(_) => {
+                    return Err(Error::Http {
+                        url: url.into(),
+                        msg: format!("HTTP {} during {during}", resp.status),
+                    });
+                }
+            };
+            attempt += 1;
+            if problem.short() == "badNonce" && attempt <= BAD_NONCE_RETRIES {
+                log::debug!("badNonce from {url}, retrying ({attempt}/{BAD_NONCE_RETRIES})");
+                continue;
+            }
+            return Err(Error::Acme {
+                during: during.into(),
+                status: resp.status,
+                problem,
+            });
+        }
+    }
+
+    fn fresh_nonce(&self) -> Result<String> {
+        let url = &self.directory.new_nonce;
+        let resp = self.http.send(&Request {
+            method: "HEAD",
+            url,
+            headers: &[],
+            body: None,
+        })?;
+        resp.header("replay-nonce")
+            .map(str::to_string)
+            .ok_or_else(|| self.malformed("fetching a nonce", "no Replay-Nonce header"))
+    }
+
+    fn malformed(&self, during: &str, what: &str) -> Error {
+        Error::Http {
+            url: self.directory_url.clone(),
+            msg: format!("malformed answer during {during}: {what}"),
+        }
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8], url: &str, what: &str) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::Http {
+        url: url.into(),
+        msg: format!("the answer is not a valid ACME {what}: {e}"),
+    })
+}
+
+/// A Retry-After header (RFC 9110 §10.2.3): delay seconds or an HTTP-date,
+/// as a duration from `now`.
+pub fn retry_after(value: &str, now: Duration) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+    let parts: Vec<&str> = value.split([' ', ':']).collect();
+    let [_, day, month, year, h, m, s, "GMT"] = parts[..] else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|&x| x == month)? as i64 + 1;
+    let n = |s: &str| s.parse::<i64>().ok();
+    let at = crate::der::days_from_civil(n(year)?, month, n(day)?) * 86400
+        + n(h)? * 3600
+        + n(m)? * 60
+        + n(s)?;
+    let secs = u64::try_from(at).ok()?;
+    Some(Duration::from_secs(secs).saturating_sub(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::acme::jws::Jwk;
+    use crate::clock::FakeClock;
+
+    struct FakeKey;
+    impl Signer for FakeKey {
+        fn alg(&self) -> &'static str {
+            "ES256"
+        }
+        fn jwk(&self) -> Jwk {
+            Jwk {
+                crv: "P-256",
+                kty: "EC",
+                x: "x".into(),
+                y: "y".into(),
+            }
+        }
+        fn sign(&self, _: &[u8]) -> Result<Vec<u8>> {
+            Ok(vec![0; 64])
+        }
+    }
+
+    /// Answers from a script, by URL; counts requests.
+    struct Scripted {
+        answer: Box<dyn Fn(&str, u32) -> Response>,
+        calls: Cell<u32>,
+    }
+
+    impl Http for Scripted {
+        fn send(&self, req: &Request<'_>) -> Result<Response> {
+            self.calls.set(self.calls.get() + 1);
+            Ok((self.answer)(req.url, self.calls.get()))
+        }
+    }
+
+    fn json(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![
+                ("replay-nonce".into(), "n".into()),
+                ("location".into(), "https://ca/x".into()),
+            ],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const DIRECTORY: &str = r#"{"newNonce":"https://ca/nonce","newAccount":"https://ca/acct","newOrder":"https://ca/order","meta":{"termsOfService":"https://ca/tos"}}"#;
+
+    fn server(answer: impl Fn(&str, u32) -> Response + 'static) -> Scripted {
+        Scripted {
+            answer: Box::new(answer),
+            calls: Cell::new(0),
+        }
+    }
+
+    #[test]
+    fn bad_nonce_is_retried_a_bounded_number_of_times() {
+        let bad = r#"{"type":"urn:ietf:params:acme:error:badNonce","detail":"stale"}"#;
+        let http = server(move |url, _| {
+            if url == "https://ca/dir" {
+                json(200, DIRECTORY)
+            } else {
+                json(400, bad)
+            }
+        });
+        let clock = FakeClock::at(0);
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let err = client.account(None).unwrap_err();
+        assert!(
+            matches!(&err, Error::Acme { problem, .. } if problem.short() == "badNonce"),
+            "{err}"
+        );
+        // directory + nonce + 1 try + 5 retries
+        assert_eq!(http.calls.get(), 8);
+    }
+
+    #[test]
+    fn bad_nonce_then_success() {
+        let http = server(|url, n| match (url, n) {
+            ("https://ca/dir", _) => json(200, DIRECTORY),
+            (_, 3) => json(400, r#"{"type":"urn:ietf:params:acme:error:badNonce"}"#),
+            _ => json(201, r#"{"status":"valid"}"#),
+        });
+        let clock = FakeClock::at(0);
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        assert_eq!(client.account(Some("a@b.example")).unwrap(), "https://ca/x");
+    }
+
+    #[test]
+    fn polling_gives_up_at_the_deadline_without_real_time() {
+        let pending = r#"{"identifier":{"type":"dns","value":"a.example"},"status":"pending","challenges":[]}"#;
+        let http = server(move |url, _| {
+            if url == "https://ca/dir" {
+                json(200, DIRECTORY)
+            } else {
+                json(200, pending)
+            }
+        });
+        let clock = FakeClock::at(1000);
+        let client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let err = client
+            .poll_authorization("https://ca/authz/1", Duration::from_secs(1060))
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout(_)), "{err}");
+        assert!(clock.now() <= Duration::from_secs(1060));
+        assert!(
+            clock.now() >= Duration::from_secs(1050),
+            "it waited until near the deadline"
+        );
+        let polls = http.calls.get() - 2;
+        assert!(
+            (8..=14).contains(&polls),
+            "backs off instead of hammering: {polls} polls"
+        );
+    }
+
+    #[test]
+    fn invalid_authorization_carries_the_challenge_problem() {
+        let invalid = r#"{"identifier":{"type":"dns","value":"a.example"},"status":"invalid","challenges":[
+            {"type":"http-01","url":"https://ca/c/0","status":"pending","token":"t"},
+            {"type":"dns-01","url":"https://ca/c/1","status":"invalid","token":"t",
+             "error":{"type":"urn:ietf:params:acme:error:unauthorized","detail":"No TXT record found"}}]}"#;
+        let http = server(move |url, _| {
+            if url == "https://ca/dir" {
+                json(200, DIRECTORY)
+            } else {
+                json(200, invalid)
+            }
+        });
+        let clock = FakeClock::at(0);
+        let client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let err = client
+            .poll_authorization("https://ca/authz/1", Duration::from_secs(60))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ACME server refused validation of a.example (HTTP 200): unauthorized: No TXT record found"
+        );
+    }
+
+    // RFC 8555 §6.7.1: a problem document with subproblems.
+    #[test]
+    fn rfc8555_subproblems_are_shown() {
+        let doc = r#"{
+            "type": "urn:ietf:params:acme:error:malformed",
+            "detail": "Some of the identifiers requested were rejected",
+            "subproblems": [
+                { "type": "urn:ietf:params:acme:error:malformed",
+                  "detail": "Invalid underscore in DNS name \"_example.org\"",
+                  "identifier": { "type": "dns", "value": "_example.org" } },
+                { "type": "urn:ietf:params:acme:error:rejectedIdentifier",
+                  "detail": "This CA will not issue for \"example.net\"",
+                  "identifier": { "type": "dns", "value": "example.net" } }
+            ]
+        }"#;
+        let p: Problem = serde_json::from_str(doc).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "malformed: Some of the identifiers requested were rejected; _example.org (malformed): Invalid underscore in DNS name \"_example.org\"; example.net (rejectedIdentifier): This CA will not issue for \"example.net\""
+        );
+    }
+
+    // RFC 8555 §7.1.3's example order.
+    #[test]
+    fn rfc8555_order_example_parses() {
+        let doc = r#"{
+            "status": "valid",
+            "expires": "2016-01-20T14:09:07.99Z",
+            "identifiers": [ { "type": "dns", "value": "www.example.org" }, { "type": "dns", "value": "example.org" } ],
+            "notBefore": "2016-01-01T00:00:00Z",
+            "notAfter": "2016-01-08T00:00:00Z",
+            "authorizations": [ "https://example.com/acme/authz/PAniVnsZcis", "https://example.com/acme/authz/r4HqLzrSrpI" ],
+            "finalize": "https://example.com/acme/order/TOlocE8rfgo/finalize",
+            "certificate": "https://example.com/acme/cert/mAt3xBGaobw"
+        }"#;
+        let o: Order = serde_json::from_str(doc).unwrap();
+        assert_eq!(o.status, OrderStatus::Valid);
+        assert_eq!(o.authorizations.len(), 2);
+        assert_eq!(
+            o.certificate.as_deref(),
+            Some("https://example.com/acme/cert/mAt3xBGaobw")
+        );
+    }
+
+    #[test]
+    fn retry_after_both_forms() {
+        let now = Duration::from_secs(784111777 - 10);
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(retry_after("soon", now), None);
+    }
+}

@@ -76,7 +76,10 @@ pub struct Identifier {
 
 impl Identifier {
     pub fn dns(name: &str) -> Self {
-        Identifier { kind: "dns".into(), value: name.into() }
+        Identifier {
+            kind: "dns".into(),
+            value: name.into(),
+        }
     }
 }
 
@@ -149,7 +152,9 @@ pub struct Subproblem {
 impl Problem {
     /// The short name: `badNonce` for `urn:ietf:params:acme:error:badNonce`.
     pub fn short(&self) -> &str {
-        self.kind.strip_prefix("urn:ietf:params:acme:error:").unwrap_or(&self.kind)
+        self.kind
+            .strip_prefix("urn:ietf:params:acme:error:")
+            .unwrap_or(&self.kind)
     }
 }
 
@@ -157,7 +162,10 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.short(), self.detail)?;
         for s in &self.subproblems {
-            let short = s.kind.strip_prefix("urn:ietf:params:acme:error:").unwrap_or(&s.kind);
+            let short = s
+                .kind
+                .strip_prefix("urn:ietf:params:acme:error:")
+                .unwrap_or(&s.kind);
             match &s.identifier {
                 Some(id) => write!(f, "; {} ({}): {}", id.value, short, s.detail)?,
                 None => write!(f, "; {short}: {}", s.detail)?,

@@ -2,10 +2,10 @@
 //! removes single TXT values (never replacing the set: a name and its wildcard
 //! need two values at `_acme-challenge.<name>` at once).
 
+use crate::Result;
 use crate::clock::Clock;
 use crate::config::PluginSection;
 use crate::http::Http;
-use crate::Result;
 
 pub mod rfc2136;
 
@@ -43,9 +43,12 @@ pub fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsPr
             let known: Vec<&str> = TYPES.iter().map(|t| t.name).collect();
             Err(section.error(
                 "type",
-                &format!("unknown provider type '{}': use one of {}", section.kind, known.join(", ")),
+                &format!(
+                    "unknown provider type '{}': use one of {}",
+                    section.kind,
+                    known.join(", ")
+                ),
             ))
         }
     }
 }
-
