@@ -105,3 +105,15 @@ pub fn load(path: &str) -> Result<Config> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
     parse(path, &text)
 }
+
+impl Config {
+    pub fn provider(&self, name: &str) -> Option<&PluginSection> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+    pub fn deploy(&self, name: &str) -> Option<&PluginSection> {
+        self.deploys.iter().find(|p| p.name == name)
+    }
+    pub fn cert(&self, name: &str) -> Option<&CertConf> {
+        self.certs.iter().find(|c| c.name == name)
+    }
+}

@@ -13,6 +13,7 @@ pub mod config;
 pub mod der;
 pub mod dns;
 pub mod pem;
+pub mod renewal;
 pub mod uci;
 
 // Edges: one seam per outside world.
@@ -29,6 +30,7 @@ pub mod providers;
 // Orchestration and the command line.
 pub mod cli;
 pub mod error;
+pub mod issue;
 pub mod logger;
 pub mod propagation;
 pub mod run;
