@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Run every test: unit tests, the DNS tests against Knot, and the end-to-end
+# tests against pebble and Knot (started and stopped by the tests themselves).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tests/setup.sh
+cargo test --locked "$@"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what the tests and the demo need on Debian/Ubuntu: the lab's CA
+# (pebble) and DNS server (knot), kdig, openssl and python3. Quick when all
+# is there already.
+set -euo pipefail
+
+need=()
+command -v pebble >/dev/null || need+=(pebble)
+command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
+command -v kdig >/dev/null || need+=(knot-dnsutils)
+command -v openssl >/dev/null || need+=(openssl)
+command -v python3 >/dev/null || need+=(python3)
+command -v cc >/dev/null || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "setup: installing ${need[*]}"
+    # A transient error on one index must not stop the install.
+    $sudo apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null; then
+    echo "setup: cargo is missing: install Rust (rustup, or Debian's cargo)" >&2
+    exit 1
+fi
