@@ -72,13 +72,16 @@ pub fn parse(text: &str) -> Result<Vec<Section>, ParseError> {
 /// Set `option KEY 'value'` in the named section (`config TY 'name'`),
 /// replacing the existing option line or adding one at the end of the section,
 /// and keeping every other line, comment and blank line as it was. Returns the
-/// new text, or `None` if there is no such section or the text is not valid
-/// UCI (editing a file `uci` cannot read would only hide the problem).
+/// new text, or `None` if there is no such section, `key` is not a valid
+/// option name, or the text is not valid UCI (editing a file `uci` cannot
+/// read would only hide the problem).
 ///
 /// The first statement that sets KEY in the section is rewritten in place (its
 /// indentation and any trailing comment stay); later ones, which would
 /// otherwise override the new value, are removed.
 pub fn set_option(text: &str, ty: &str, name: &str, key: &str, value: &str) -> Option<String> {
+    // A key `uci` could not read back would break the file.
+    check_name("option name", key, 0).ok()?;
     let stmts = statements(text).ok()?;
     sections(&stmts).ok()?;
 
@@ -138,6 +141,7 @@ fn quote(value: &str) -> String {
 
 /// One statement: its words after unquoting, the line of its first word, and
 /// the byte range from its first word's start to its last word's end.
+#[derive(Default)]
 struct Stmt {
     words: Vec<String>,
     line: usize,
@@ -163,12 +167,7 @@ fn unterminated(line: usize, q: char) -> ParseError {
 fn statements(text: &str) -> Result<Vec<Stmt>, ParseError> {
     let b = text.as_bytes();
     let mut out = Vec::new();
-    let mut st = Stmt {
-        words: Vec::new(),
-        line: 0,
-        start: 0,
-        end: 0,
-    };
+    let mut st = Stmt::default();
     // The word being read; `Some` even when empty once a quote has opened it,
     // so that `''` is an empty word rather than no word.
     let mut word: Option<Vec<u8>> = None;
@@ -193,15 +192,7 @@ fn statements(text: &str) -> Result<Vec<Stmt>, ParseError> {
             b'\n' | b';' | b'#' => {
                 end_word(&mut st, &mut word);
                 if !st.words.is_empty() {
-                    out.push(std::mem::replace(
-                        &mut st,
-                        Stmt {
-                            words: Vec::new(),
-                            line: 0,
-                            start: 0,
-                            end: 0,
-                        },
-                    ));
+                    out.push(std::mem::take(&mut st));
                 }
                 if c == b'#' {
                     i += b[i..]
@@ -794,6 +785,7 @@ config rule
     fn set_option_refuses() {
         assert_eq!(set_option(UHTTPD, "uhttpd", "nope", "cert", "x"), None);
         assert_eq!(set_option(UHTTPD, "cert", "main", "cert", "x"), None);
+        assert_eq!(set_option("config t 'n'\n", "t", "n", "a b", "x"), None);
         assert_eq!(
             set_option("config t\n\toption a 1\n", "t", "", "a", "x"),
             None
