@@ -1,22 +1,73 @@
 //! The typed configuration read from `/etc/config/wancert` (UCI syntax).
 //! Pure: `parse` takes the file's name and text. Errors name the file, line,
 //! option and the fix.
+//!
+//! ```text
+//! config wancert 'global'
+//!     option acme_server 'letsencrypt'
+//!     option email 'me@example.com'
+//! config provider 'home'
+//!     option type 'rfc2136'
+//! config cert 'nas'
+//!     list domain 'nas.example.com'
+//!     option provider 'home'
+//!     list deploy 'uhttpd'
+//! config deploy 'uhttpd'
+//!     option type 'uhttpd'
+//! ```
+//!
+//! Unknown section types and unknown options of `wancert` and `cert` sections
+//! are warnings, not errors: a newer LuCI page may write options this version
+//! does not know yet, and refusing to renew over that would be worse.
 
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::uci::Section;
+use crate::uci::{self, Section};
 use crate::{Error, Result};
 
+/// Where the configuration lives on OpenWrt.
 pub const DEFAULT_PATH: &str = "/etc/config/wancert";
 
+/// The `acme_server` shortcuts and the directory URLs they stand for.
+pub const ACME_SERVERS: &[(&str, &str)] = &[
+    (
+        "letsencrypt",
+        "https://acme-v02.api.letsencrypt.org/directory",
+    ),
+    (
+        "letsencrypt-staging",
+        "https://acme-staging-v02.api.letsencrypt.org/directory",
+    ),
+    ("zerossl", "https://acme.zerossl.com/v2/DV90"),
+    ("google", "https://dv.acme-v02.api.pki.goog/directory"),
+];
+
+/// The whole configuration, checked: every name a cert refers to exists.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The file it was read from, for messages.
     pub file: String,
     pub global: Global,
     pub providers: Vec<PluginSection>,
     pub certs: Vec<CertConf>,
     pub deploys: Vec<PluginSection>,
+}
+
+impl Config {
+    /// The `config provider` section called `name`.
+    pub fn provider(&self, name: &str) -> Option<&PluginSection> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+    /// The `config deploy` section called `name`.
+    pub fn deploy(&self, name: &str) -> Option<&PluginSection> {
+        self.deploys.iter().find(|p| p.name == name)
+    }
+    /// The `config cert` section called `name`.
+    pub fn cert(&self, name: &str) -> Option<&CertConf> {
+        self.certs.iter().find(|c| c.name == name)
+    }
 }
 
 /// `config wancert 'global'`.
@@ -35,20 +86,43 @@ pub struct Global {
     pub propagation_interval: Duration,
 }
 
+impl Default for Global {
+    /// The values used when the file has no `config wancert` section.
+    fn default() -> Self {
+        Global {
+            acme_server: ACME_SERVERS[0].1.into(),
+            email: None,
+            ca_file: None,
+            state_dir: "/etc/wancert".into(),
+            run_dir: "/var/run/wancert".into(),
+            propagation_servers: Vec::new(),
+            propagation_timeout: Duration::from_secs(300),
+            propagation_interval: Duration::from_secs(5),
+        }
+    }
+}
+
 /// `config cert 'NAME'`.
 #[derive(Debug, Clone)]
 pub struct CertConf {
     pub name: String,
+    /// Line of the `config cert` statement.
     pub line: usize,
+    /// Lowercase, unique, the first one being the certificate's subject.
     pub domains: Vec<String>,
+    /// Name of a `config provider` section (checked to exist).
     pub provider: String,
     pub key_type: KeyType,
+    /// Names of `config deploy` sections (checked to exist), in order.
     pub deploy: Vec<String>,
 }
 
+/// The certificate key's algorithm (option `key_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {
+    /// ECDSA P-256, `ec256`: the default, and what every client supports.
     Ec256,
+    /// ECDSA P-384, `ec384`.
     Ec384,
 }
 
@@ -64,12 +138,15 @@ pub struct PluginSection {
 }
 
 impl PluginSection {
+    /// The option's value, if set.
     pub fn optional(&self, key: &str) -> Option<&str> {
         self.section.value(key)
     }
+    /// All values of a list (or the one value of an option).
     pub fn list(&self, key: &str) -> Vec<&str> {
         self.section.list(key)
     }
+    /// The option's value, or an error saying to add it.
     pub fn required(&self, key: &str) -> Result<&str> {
         self.optional(key).ok_or_else(|| {
             self.error(
@@ -81,22 +158,63 @@ impl PluginSection {
     /// An error about `key` in this section, at the option's line when it is
     /// set, else at the section's line.
     pub fn error(&self, key: &str, msg: &str) -> Error {
-        let line = self.section.opt(key).map_or(self.section.line, |o| o.line);
-        let ty = &self.section.ty;
-        Error::Config {
-            file: self.file.clone(),
-            line,
-            msg: format!("config {ty} '{}': {msg}", self.name),
-        }
+        err(&self.file, &self.section, key, msg)
     }
 }
 
 /// Parse a configuration file's text. `file` is used in error messages.
-pub fn parse(file: &str, _text: &str) -> Result<Config> {
-    Err(Error::Config {
+pub fn parse(file: &str, text: &str) -> Result<Config> {
+    let sections = uci::parse(text).map_err(|e| Error::Config {
         file: file.into(),
-        line: 0,
-        msg: "not implemented".into(),
+        line: e.line,
+        msg: e.msg,
+    })?;
+    let mut global: Option<&Section> = None;
+    let (mut providers, mut deploys, mut certs) = (Vec::new(), Vec::new(), Vec::new());
+    for s in &sections {
+        match s.ty.as_str() {
+            "wancert" => {
+                if let Some(first) = global {
+                    let msg = format!(
+                        "there is already a config wancert section at line {}: merge the two",
+                        first.line
+                    );
+                    return Err(err(file, s, "", &msg));
+                }
+                global = Some(s);
+            }
+            "provider" => providers.push(plugin(file, s, &providers)?),
+            "deploy" => deploys.push(plugin(file, s, &deploys)?),
+            // After the loop: a cert may name sections further down.
+            "cert" => certs.push(s),
+            ty => log::warn!(
+                "{file}:{}: unknown section type 'config {ty}' ignored",
+                s.line
+            ),
+        }
+    }
+    let global = match global {
+        Some(s) => parse_global(file, s)?,
+        None => Global::default(),
+    };
+    let mut done: Vec<CertConf> = Vec::new();
+    for s in certs {
+        let name = named(
+            file,
+            s,
+            "it names the certificate's files and is used on the command line",
+        )?;
+        if let Some(first) = done.iter().find(|c| c.name == name) {
+            return Err(duplicate(file, s, first.line));
+        }
+        done.push(parse_cert(file, s, name, &providers, &deploys)?);
+    }
+    Ok(Config {
+        file: file.into(),
+        global,
+        providers,
+        certs: done,
+        deploys,
     })
 }
 
@@ -106,14 +224,873 @@ pub fn load(path: &str) -> Result<Config> {
     parse(path, &text)
 }
 
-impl Config {
-    pub fn provider(&self, name: &str) -> Option<&PluginSection> {
-        self.providers.iter().find(|p| p.name == name)
+/// `config TY 'name'`, or `config TY` for an anonymous section.
+fn label(s: &Section) -> String {
+    match &s.name {
+        Some(n) => format!("config {} '{n}'", s.ty),
+        None => format!("config {}", s.ty),
     }
-    pub fn deploy(&self, name: &str) -> Option<&PluginSection> {
-        self.deploys.iter().find(|p| p.name == name)
+}
+
+/// An error about option `key` of `s` (at its line, else the section's).
+fn err(file: &str, s: &Section, key: &str, msg: &str) -> Error {
+    let line = s.opt(key).map_or(s.line, |o| o.line);
+    Error::Config {
+        file: file.into(),
+        line,
+        msg: format!("{}: {msg}", label(s)),
     }
-    pub fn cert(&self, name: &str) -> Option<&CertConf> {
-        self.certs.iter().find(|c| c.name == name)
+}
+
+fn warn_unknown(file: &str, s: &Section, known: &[&str]) {
+    for o in s
+        .options
+        .iter()
+        .filter(|o| !known.contains(&o.name.as_str()))
+    {
+        log::warn!(
+            "{file}:{}: {}: unknown option '{}' ignored",
+            o.line,
+            label(s),
+            o.name
+        );
+    }
+}
+
+/// The section's name, or an error saying why it needs one.
+fn named<'a>(file: &str, s: &'a Section, why: &str) -> Result<&'a str> {
+    s.name.as_deref().ok_or_else(|| {
+        let msg = format!("needs a name, as in `config {} 'NAME'`: {why}", s.ty);
+        err(file, s, "", &msg)
+    })
+}
+
+fn duplicate(file: &str, s: &Section, first: usize) -> Error {
+    err(
+        file,
+        s,
+        "",
+        &format!("is defined twice (first at line {first}): rename or merge one"),
+    )
+}
+
+/// A non-empty option value. LuCI may leave an emptied field as `''`, which
+/// means "not set".
+fn value<'a>(s: &'a Section, key: &str) -> Option<&'a str> {
+    s.value(key).filter(|v| !v.is_empty())
+}
+
+fn plugin(file: &str, s: &Section, seen: &[PluginSection]) -> Result<PluginSection> {
+    let name = named(file, s, "a config cert refers to it by that name")?;
+    if let Some(first) = seen.iter().find(|p| p.name == name) {
+        return Err(duplicate(file, s, first.section.line));
+    }
+    let Some(kind) = value(s, "type") else {
+        let msg = format!(
+            "option type is missing: add `option type '...'` naming the {} type",
+            s.ty
+        );
+        return Err(err(file, s, "type", &msg));
+    };
+    Ok(PluginSection {
+        file: file.into(),
+        name: name.into(),
+        kind: kind.into(),
+        section: s.clone(),
+    })
+}
+
+fn parse_global(file: &str, s: &Section) -> Result<Global> {
+    warn_unknown(
+        file,
+        s,
+        &[
+            "acme_server",
+            "email",
+            "ca_file",
+            "state_dir",
+            "run_dir",
+            "propagation_server",
+            "propagation_timeout",
+            "propagation_interval",
+        ],
+    );
+    let mut g = Global::default();
+    if let Some(v) = value(s, "acme_server") {
+        g.acme_server = match ACME_SERVERS.iter().find(|(k, _)| *k == v) {
+            Some((_, url)) => (*url).into(),
+            None if is_url(v) => v.into(),
+            None => {
+                let names: Vec<&str> = ACME_SERVERS.iter().map(|(k, _)| *k).collect();
+                let msg = format!(
+                    "option acme_server '{v}' is not a URL or one of {}",
+                    names.join(", ")
+                );
+                return Err(err(file, s, "acme_server", &msg));
+            }
+        };
+    }
+    if let Some(v) = value(s, "email") {
+        if !is_email(v) {
+            let msg = format!(
+                "option email '{v}' is not an e-mail address: write it as name@example.com"
+            );
+            return Err(err(file, s, "email", &msg));
+        }
+        g.email = Some(v.into());
+    }
+    g.ca_file = path(file, s, "ca_file")?;
+    if let Some(p) = path(file, s, "state_dir")? {
+        g.state_dir = p;
+    }
+    if let Some(p) = path(file, s, "run_dir")? {
+        g.run_dir = p;
+    }
+    for v in s.list("propagation_server") {
+        if !is_host_port(v) {
+            let msg = format!(
+                "list propagation_server '{v}' is not host:port: write e.g. '1.1.1.1:53' or '[2606:4700:4700::1111]:53'"
+            );
+            return Err(err(file, s, "propagation_server", &msg));
+        }
+        g.propagation_servers.push(v.into());
+    }
+    if let Some(d) = seconds(file, s, "propagation_timeout")? {
+        g.propagation_timeout = d;
+    }
+    if let Some(d) = seconds(file, s, "propagation_interval")? {
+        g.propagation_interval = d;
+    }
+    Ok(g)
+}
+
+/// An absolute path option: the daemon's working directory is not the
+/// user's, so a relative path would point somewhere unexpected.
+fn path(file: &str, s: &Section, key: &str) -> Result<Option<PathBuf>> {
+    match value(s, key) {
+        Some(v) if !v.starts_with('/') => {
+            let msg = format!("option {key} '{v}' is not an absolute path: start it with /");
+            Err(err(file, s, key, &msg))
+        }
+        v => Ok(v.map(PathBuf::from)),
+    }
+}
+
+/// A whole number of seconds, at least 1.
+fn seconds(file: &str, s: &Section, key: &str) -> Result<Option<Duration>> {
+    let Some(v) = value(s, key) else {
+        return Ok(None);
+    };
+    match v.parse::<u32>() {
+        Ok(n) if n >= 1 && v.bytes().all(|c| c.is_ascii_digit()) => {
+            Ok(Some(Duration::from_secs(n.into())))
+        }
+        _ => {
+            let msg = format!("option {key} '{v}' is not a whole number of seconds of at least 1");
+            Err(err(file, s, key, &msg))
+        }
+    }
+}
+
+fn is_url(v: &str) -> bool {
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.bytes().any(|c| c <= b' '))
+}
+
+fn is_email(v: &str) -> bool {
+    match v.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !v.bytes().any(|c| c <= b' ')
+        }
+        None => false,
+    }
+}
+
+/// `host:port` with an IPv4 address or DNS name, or `[IPv6]:port`.
+fn is_host_port(v: &str) -> bool {
+    let (host_ok, port) = match v.strip_prefix('[').and_then(|r| r.split_once("]:")) {
+        Some((h, p)) => (h.parse::<Ipv6Addr>().is_ok(), p),
+        None => match v.rsplit_once(':') {
+            Some((h, p)) => (
+                h.parse::<Ipv4Addr>().is_ok() || dns_name_error(h).is_none(),
+                p,
+            ),
+            None => return false,
+        },
+    };
+    host_ok && port.bytes().all(|c| c.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
+/// Why `name` is not a valid DNS host name (RFC 1123 labels), if it is not.
+pub fn dns_name_error(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".into());
+    }
+    if name.len() > 253 {
+        return Some("it is longer than 253 characters".into());
+    }
+    if name.contains('*') {
+        return Some("a * is only allowed as the whole first label, as in *.example.com".into());
+    }
+    for l in name.split('.') {
+        let why = if l.is_empty() {
+            "is empty (two dots in a row, or a dot at the start or end)"
+        } else if l.len() > 63 {
+            "is longer than 63 characters"
+        } else if !l.is_ascii() {
+            "is not ASCII: write an internationalized name in its xn-- form"
+        } else if !l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
+            "has characters other than letters, digits and -"
+        } else if l.starts_with('-') || l.ends_with('-') {
+            "starts or ends with -"
+        } else {
+            continue;
+        };
+        return Some(format!("label '{l}' {why}"));
+    }
+    // A name must end in a name: `1.2.3.4` is an address, and a DNS-01
+    // certificate cannot be issued for one.
+    if name
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|c| c.is_ascii_digit()))
+    {
+        return Some("it is an IP address, not a name".into());
+    }
+    None
+}
+
+fn parse_cert(
+    file: &str,
+    s: &Section,
+    name: &str,
+    providers: &[PluginSection],
+    deploys: &[PluginSection],
+) -> Result<CertConf> {
+    warn_unknown(file, s, &["domain", "provider", "key_type", "deploy"]);
+    let mut domains: Vec<String> = Vec::new();
+    for v in s.list("domain") {
+        let d = v.to_ascii_lowercase();
+        if let Some(why) = dns_name_error(d.strip_prefix("*.").unwrap_or(&d)) {
+            let msg = format!("list domain '{v}' is not a valid DNS name: {why}");
+            return Err(err(file, s, "domain", &msg));
+        }
+        if domains.contains(&d) {
+            return Err(err(
+                file,
+                s,
+                "domain",
+                &format!("list domain '{v}' is given twice: remove one"),
+            ));
+        }
+        domains.push(d);
+    }
+    if domains.is_empty() {
+        let msg = "list domain is missing: add `list domain 'host.example.com'`, one per name";
+        return Err(err(file, s, "domain", msg));
+    }
+
+    let Some(provider) = value(s, "provider") else {
+        let msg = "option provider is missing: add `option provider 'NAME'` naming a config provider section";
+        return Err(err(file, s, "provider", msg));
+    };
+    if !providers.iter().any(|p| p.name == provider) {
+        let msg = format!(
+            "option provider '{provider}' names no config provider section: add one or fix the name"
+        );
+        return Err(err(file, s, "provider", &msg));
+    }
+
+    let key_type = match value(s, "key_type") {
+        None | Some("ec256") => KeyType::Ec256,
+        Some("ec384") => KeyType::Ec384,
+        Some(v) => {
+            let msg = format!("option key_type '{v}' is not ec256 or ec384");
+            return Err(err(file, s, "key_type", &msg));
+        }
+    };
+
+    let mut deploy: Vec<String> = Vec::new();
+    for d in s.list("deploy") {
+        let msg = if !deploys.iter().any(|p| p.name == d) {
+            format!("list deploy '{d}' names no config deploy section: add one or fix the name")
+        } else if deploy.iter().any(|x| x == d) {
+            format!("list deploy '{d}' is given twice: remove one")
+        } else {
+            deploy.push(d.into());
+            continue;
+        };
+        return Err(err(file, s, "deploy", &msg));
+    }
+
+    Ok(CertConf {
+        name: name.into(),
+        line: s.line,
+        domains,
+        provider: provider.into(),
+        key_type,
+        deploy,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    const FILE: &str = "/etc/config/wancert";
+
+    const FULL: &str = "# wancert
+config wancert 'global'
+\toption acme_server 'letsencrypt-staging'
+\toption email 'admin@example.com'
+\toption ca_file '/etc/wancert/extra.pem'
+\toption state_dir '/srv/wancert'
+\toption run_dir '/tmp/wancert'
+\tlist propagation_server '1.1.1.1:53'
+\tlist propagation_server '[2606:4700:4700::1111]:53'
+\tlist propagation_server 'ns1.example.net:5353'
+\toption propagation_timeout '600'
+\toption propagation_interval '1'
+
+config cert 'nas'
+\tlist domain 'NAS.Example.com'
+\tlist domain '*.nas.example.com'
+\toption provider 'home'
+\toption key_type 'ec384'
+\tlist deploy 'uhttpd'
+\tlist deploy 'copy'
+
+config cert 'www'
+\tlist domain 'www.example.org'
+\toption provider 'home'
+
+config provider 'home'
+\toption type 'rfc2136'
+\toption server '192.168.1.2'
+\tlist zone 'example.com'
+
+config deploy 'uhttpd'
+\toption type 'uhttpd'
+
+config deploy 'copy'
+\toption type 'copy'
+\toption dir '/mnt/certs'
+";
+
+    fn ok(text: &str) -> Config {
+        parse(FILE, text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The line and message of the error `text` gives.
+    fn fails(text: &str) -> (usize, String) {
+        match parse(FILE, text) {
+            Err(Error::Config { file, line, msg }) if file == FILE => (line, msg),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    /// Assert the error is at `line` and contains every one of `words`.
+    fn fails_with(text: &str, line: usize, words: &[&str]) {
+        let (l, msg) = fails(text);
+        assert_eq!(l, line, "{msg}");
+        for w in words {
+            assert!(msg.contains(w), "{msg:?} lacks {w:?}");
+        }
+    }
+
+    /// A valid file with one cert, `extra` appended inside its section.
+    fn cert(extra: &str) -> String {
+        format!(
+            "config provider 'p'\n\toption type 'x'\nconfig deploy 'd'\n\toption type 'y'\n\
+             config cert 'c'\n\toption provider 'p'\n{extra}"
+        )
+    }
+
+    thread_local!(static LOGGED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) });
+
+    /// Collects this thread's log records, so that parallel tests do not
+    /// see each other's.
+    struct Capture;
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata) -> bool {
+            true
+        }
+        fn log(&self, r: &log::Record) {
+            LOGGED.with(|l| l.borrow_mut().push(format!("{}: {}", r.level(), r.args())));
+        }
+        fn flush(&self) {}
+    }
+    static CAPTURE: Capture = Capture;
+
+    fn warnings(text: &str) -> Vec<String> {
+        let _ = log::set_logger(&CAPTURE);
+        log::set_max_level(log::LevelFilter::Trace);
+        LOGGED.with(|l| l.borrow_mut().clear());
+        ok(text);
+        LOGGED.with(|l| l.take())
+    }
+
+    #[test]
+    fn full_file() {
+        let c = ok(FULL);
+        assert_eq!(c.file, FILE);
+        let g = &c.global;
+        assert_eq!(
+            g.acme_server,
+            "https://acme-staging-v02.api.letsencrypt.org/directory"
+        );
+        assert_eq!(g.email.as_deref(), Some("admin@example.com"));
+        assert_eq!(g.ca_file, Some(PathBuf::from("/etc/wancert/extra.pem")));
+        assert_eq!(g.state_dir, PathBuf::from("/srv/wancert"));
+        assert_eq!(g.run_dir, PathBuf::from("/tmp/wancert"));
+        assert_eq!(
+            g.propagation_servers,
+            [
+                "1.1.1.1:53",
+                "[2606:4700:4700::1111]:53",
+                "ns1.example.net:5353"
+            ]
+        );
+        assert_eq!(g.propagation_timeout, Duration::from_secs(600));
+        assert_eq!(g.propagation_interval, Duration::from_secs(1));
+
+        assert_eq!(c.certs.len(), 2);
+        let nas = c.cert("nas").unwrap();
+        assert_eq!(nas.line, 14);
+        assert_eq!(nas.domains, ["nas.example.com", "*.nas.example.com"]);
+        assert_eq!(nas.provider, "home");
+        assert_eq!(nas.key_type, KeyType::Ec384);
+        assert_eq!(nas.deploy, ["uhttpd", "copy"]);
+        let www = c.cert("www").unwrap();
+        assert_eq!((www.key_type, www.deploy.len()), (KeyType::Ec256, 0));
+        assert!(c.cert("nope").is_none());
+
+        let home = c.provider("home").unwrap();
+        assert_eq!((home.kind.as_str(), home.file.as_str()), ("rfc2136", FILE));
+        assert_eq!(home.optional("server"), Some("192.168.1.2"));
+        assert_eq!(home.list("zone"), ["example.com"]);
+        assert_eq!(
+            c.deploy("copy").unwrap().required("dir").unwrap(),
+            "/mnt/certs"
+        );
+        assert!(c.deploy("home").is_none() && c.provider("copy").is_none());
+    }
+
+    #[test]
+    fn defaults() {
+        for text in [
+            "",
+            "config wancert 'global'\n",
+            "config wancert\n\toption email ''\n",
+        ] {
+            let g = ok(text).global;
+            assert_eq!(
+                g.acme_server,
+                "https://acme-v02.api.letsencrypt.org/directory"
+            );
+            assert_eq!((g.email, g.ca_file), (None, None));
+            assert_eq!(g.state_dir, PathBuf::from("/etc/wancert"));
+            assert_eq!(g.run_dir, PathBuf::from("/var/run/wancert"));
+            assert!(g.propagation_servers.is_empty());
+            assert_eq!(g.propagation_timeout, Duration::from_secs(300));
+            assert_eq!(g.propagation_interval, Duration::from_secs(5));
+        }
+        let c = ok("");
+        assert!(c.certs.is_empty() && c.providers.is_empty() && c.deploys.is_empty());
+    }
+
+    #[test]
+    fn acme_server() {
+        let server = |v: &str| {
+            ok(&format!("config wancert\n\toption acme_server '{v}'\n"))
+                .global
+                .acme_server
+        };
+        assert_eq!(
+            server("letsencrypt"),
+            "https://acme-v02.api.letsencrypt.org/directory"
+        );
+        assert_eq!(server("zerossl"), "https://acme.zerossl.com/v2/DV90");
+        assert_eq!(
+            server("google"),
+            "https://dv.acme-v02.api.pki.goog/directory"
+        );
+        assert_eq!(server("https://ca.lan/dir"), "https://ca.lan/dir");
+        assert_eq!(
+            server("http://localhost:14000/dir"),
+            "http://localhost:14000/dir"
+        );
+        for bad in [
+            "foo",
+            "ftp://x/",
+            "https://",
+            "https:///dir",
+            "https://a b/",
+            "Letsencrypt",
+        ] {
+            let (line, msg) = fails(&format!(
+                "# c\nconfig wancert 'global'\n\toption acme_server '{bad}'\n"
+            ));
+            assert_eq!(line, 3);
+            assert_eq!(
+                msg,
+                format!(
+                    "config wancert 'global': option acme_server '{bad}' is not a URL or one of letsencrypt, letsencrypt-staging, zerossl, google"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn global_errors() {
+        let g = |body: &str| format!("config wancert 'global'\n{body}\n");
+        fails_with(
+            &g("\toption email 'me'"),
+            2,
+            &["option email 'me'", "name@example.com"],
+        );
+        fails_with(&g("\toption email 'me@localhost'"), 2, &["option email"]);
+        fails_with(&g("\toption email 'a b@example.com'"), 2, &["option email"]);
+        fails_with(
+            &g("\toption ca_file 'extra.pem'"),
+            2,
+            &["option ca_file 'extra.pem'", "absolute", "/"],
+        );
+        fails_with(
+            &g("\toption state_dir 'wancert'"),
+            2,
+            &["option state_dir 'wancert'", "absolute"],
+        );
+        fails_with(
+            &g("\toption run_dir 'run'"),
+            2,
+            &["option run_dir 'run'", "absolute"],
+        );
+        for bad in [
+            "1.1.1.1",
+            "::1:53",
+            "[::1]",
+            "[::1]:",
+            "[::1]:x",
+            "[zz]:53",
+            "1.1.1.1:0",
+            "1.1.1.1:65536",
+            "ns_1.x:53",
+            ":53",
+            "1.1.1.1:+53",
+        ] {
+            let (line, msg) = fails(&g(&format!(
+                "\n\tlist propagation_server '8.8.8.8:53'\n\tlist propagation_server '{bad}'"
+            )));
+            assert_eq!(line, 3, "{bad}");
+            assert!(
+                msg.contains(&format!("list propagation_server '{bad}' is not host:port")),
+                "{msg}"
+            );
+        }
+        for key in ["propagation_timeout", "propagation_interval"] {
+            for bad in ["0", "-1", "5s", "1.5", "+5", "99999999999"] {
+                let (line, msg) = fails(&g(&format!("\toption {key} '{bad}'")));
+                assert_eq!(line, 2);
+                assert!(msg.starts_with(&format!("config wancert 'global': option {key} '{bad}' is not a whole number of seconds")), "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_wancert_section() {
+        fails_with(
+            "config wancert 'global'\n\nconfig wancert 'other'\n",
+            3,
+            &["config wancert 'other'", "line 1", "merge"],
+        );
+        fails_with(
+            "config wancert\nconfig wancert\n",
+            2,
+            &["config wancert: there is already"],
+        );
+    }
+
+    #[test]
+    fn plugin_sections() {
+        for ty in ["provider", "deploy"] {
+            fails_with(
+                &format!("config {ty}\n\toption type 'x'\n"),
+                1,
+                &[&format!("config {ty}: needs a name"), "config cert refers"],
+            );
+            fails_with(
+                &format!("config {ty} 'a'\n\toption server 'x'\n"),
+                1,
+                &[
+                    &format!("config {ty} 'a': option type is missing"),
+                    "option type '...'",
+                    ty,
+                ],
+            );
+            fails_with(
+                &format!("config {ty} 'a'\n\toption type ''\n"),
+                2,
+                &["option type is missing"],
+            );
+            fails_with(
+                &format!(
+                    "config {ty} 'a'\n\toption type 'x'\nconfig {ty} 'a'\n\toption type 'y'\n"
+                ),
+                3,
+                &[&format!(
+                    "config {ty} 'a': is defined twice (first at line 1)"
+                )],
+            );
+        }
+        // The same name for a provider and a deploy section is fine.
+        let c =
+            ok("config provider 'a'\n\toption type 'x'\nconfig deploy 'a'\n\toption type 'y'\n");
+        assert_eq!(
+            (
+                c.provider("a").unwrap().kind.as_str(),
+                c.deploy("a").unwrap().kind.as_str()
+            ),
+            ("x", "y")
+        );
+    }
+
+    #[test]
+    fn plugin_section_errors_name_the_line() {
+        let c = ok(FULL);
+        let home = c.provider("home").unwrap();
+        let e = home.required("key").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "/etc/config/wancert:26: config provider 'home': option 'key' is missing: add `option key '...'`"
+        );
+        let e = home.error("server", "bad address").to_string();
+        assert_eq!(
+            e,
+            "/etc/config/wancert:28: config provider 'home': bad address"
+        );
+    }
+
+    #[test]
+    fn cert_names() {
+        let c = ok(&cert("\tlist domain 'a.example.com'\n"));
+        assert_eq!(c.cert("c").unwrap().line, 5);
+        fails_with(
+            "config cert\n\tlist domain 'a.b'\n",
+            1,
+            &["config cert: needs a name", "command line"],
+        );
+        let dup = format!(
+            "{}config cert 'c'\n\tlist domain 'b.example.com'\n\toption provider 'p'\n",
+            cert("\tlist domain 'a.example.com'\n")
+        );
+        fails_with(
+            &dup,
+            8,
+            &["config cert 'c': is defined twice (first at line 5)"],
+        );
+    }
+
+    #[test]
+    fn domains() {
+        let c = ok(&cert(
+            "\tlist domain 'A.Example.COM'\n\tlist domain '*.example.com'\n\tlist domain 'xn--grse-0ra.de'\n\tlist domain 'a-b.c0'\n",
+        ));
+        assert_eq!(
+            c.certs[0].domains,
+            [
+                "a.example.com",
+                "*.example.com",
+                "xn--grse-0ra.de",
+                "a-b.c0"
+            ]
+        );
+        let long = format!(
+            "{}.{}.{}.{}",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(61)
+        );
+        assert_eq!(long.len(), 253);
+        assert_eq!(
+            ok(&cert(&format!("\tlist domain '{long}'\n"))).certs[0].domains[0],
+            long
+        );
+
+        fails_with(
+            &cert(""),
+            5,
+            &[
+                "config cert 'c': list domain is missing",
+                "list domain 'host.example.com'",
+            ],
+        );
+        fails_with(&cert("\tlist domain ''\n"), 7, &["list domain ''", "empty"]);
+        let bad = [
+            ("a..b", "empty"),
+            (".a.b", "empty"),
+            ("a.b.", "empty"),
+            ("-a.b", "label '-a' starts or ends with -"),
+            ("a-.b", "starts or ends with -"),
+            (
+                "a_b.c",
+                "label 'a_b' has characters other than letters, digits and -",
+            ),
+            ("a b.c", "other than letters"),
+            ("grüße.de", "xn--"),
+            ("a.*.b", "*.example.com"),
+            ("*", "*.example.com"),
+            ("**.a.b", "*.example.com"),
+            ("*.*.a.b", "*.example.com"),
+            ("192.168.1.1", "IP address"),
+            ("https://a.b", "other than letters"),
+        ];
+        for (d, why) in bad {
+            let text = cert(&format!(
+                "\tlist domain 'ok.example.com'\n\tlist domain '{d}'\n"
+            ));
+            fails_with(
+                &text,
+                7,
+                &[
+                    &format!("config cert 'c': list domain '{d}' is not a valid DNS name"),
+                    why,
+                ],
+            );
+        }
+        let over = format!("{long}a");
+        fails_with(
+            &cert(&format!("\tlist domain '{over}'\n")),
+            7,
+            &["longer than 253"],
+        );
+        let label = format!("{}.com", "a".repeat(64));
+        fails_with(
+            &cert(&format!("\tlist domain '{label}'\n")),
+            7,
+            &["longer than 63"],
+        );
+        fails_with(
+            &cert("\tlist domain 'a.example.com'\n\tlist domain 'A.example.com'\n"),
+            7,
+            &["list domain 'A.example.com' is given twice: remove one"],
+        );
+    }
+
+    #[test]
+    fn cert_provider() {
+        let text = "config cert 'nas'\n\tlist domain 'nas.example.com'\n\toption provider 'cf'\n";
+        let (line, msg) = fails(text);
+        assert_eq!(line, 3);
+        assert_eq!(
+            msg,
+            "config cert 'nas': option provider 'cf' names no config provider section: add one or fix the name"
+        );
+        // A deploy section of that name does not count.
+        fails_with(
+            &format!("{text}config deploy 'cf'\n\toption type 'x'\n"),
+            3,
+            &["names no config provider section"],
+        );
+        fails_with(
+            "config cert 'nas'\n\tlist domain 'a.b'\n",
+            1,
+            &[
+                "config cert 'nas': option provider is missing",
+                "option provider 'NAME'",
+            ],
+        );
+        // Referring to a section further down the file is fine.
+        ok(&format!("{text}config provider 'cf'\n\toption type 'x'\n"));
+    }
+
+    #[test]
+    fn key_type() {
+        let kt = |v: &str| {
+            ok(&cert(&format!(
+                "\tlist domain 'a.b'\n\toption key_type '{v}'\n"
+            )))
+            .certs[0]
+                .key_type
+        };
+        assert_eq!(
+            (kt("ec256"), kt("ec384"), kt("")),
+            (KeyType::Ec256, KeyType::Ec384, KeyType::Ec256)
+        );
+        for bad in ["rsa2048", "EC256", "ec521"] {
+            let text = cert(&format!("\tlist domain 'a.b'\n\toption key_type '{bad}'\n"));
+            fails_with(
+                &text,
+                8,
+                &[&format!(
+                    "config cert 'c': option key_type '{bad}' is not ec256 or ec384"
+                )],
+            );
+        }
+    }
+
+    #[test]
+    fn cert_deploy() {
+        let c = ok(&cert("\tlist domain 'a.b'\n\tlist deploy 'd'\n"));
+        assert_eq!(c.certs[0].deploy, ["d"]);
+        fails_with(
+            &cert("\tlist domain 'a.b'\n\tlist deploy 'd'\n\tlist deploy 'x'\n"),
+            8,
+            &[
+                "config cert 'c': list deploy 'x' names no config deploy section: add one or fix the name",
+            ],
+        );
+        fails_with(
+            &cert("\tlist domain 'a.b'\n\tlist deploy 'p'\n"),
+            8,
+            &["list deploy 'p' names no config deploy section"],
+        );
+        fails_with(
+            &cert("\tlist domain 'a.b'\n\tlist deploy 'd'\n\tlist deploy 'd'\n"),
+            8,
+            &["list deploy 'd' is given twice: remove one"],
+        );
+    }
+
+    #[test]
+    fn syntax_errors_become_config_errors() {
+        let e = parse(FILE, "config cert 'nas'\n\tlist domain 'a.b\n").unwrap_err();
+        assert!(matches!(&e, Error::Config { line: 2, .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "/etc/config/wancert:2: unterminated quote: the ' opened on this line is never closed"
+        );
+        fails_with(
+            "option email 'a@b.c'\n",
+            1,
+            &["option outside a config section"],
+        );
+    }
+
+    #[test]
+    fn unknown_things_are_warnings() {
+        let text = format!(
+            "config wancert 'global'\n\toption acme_srever 'x'\nconfig ddns 'home'\n\toption foo 'bar'\n{}",
+            cert("\tlist domain 'a.b'\n\toption renew_days '30'\n\toption extra ''\n")
+        );
+        let w = warnings(&text);
+        assert_eq!(
+            w,
+            [
+                "WARN: /etc/config/wancert:3: unknown section type 'config ddns' ignored",
+                "WARN: /etc/config/wancert:2: config wancert 'global': unknown option 'acme_srever' ignored",
+                "WARN: /etc/config/wancert:12: config cert 'c': unknown option 'renew_days' ignored",
+                "WARN: /etc/config/wancert:13: config cert 'c': unknown option 'extra' ignored",
+            ]
+        );
+        // Provider and deploy options belong to their plug-ins: no warnings.
+        assert!(warnings(FULL).is_empty());
     }
 }
