@@ -26,18 +26,33 @@ fn verify(fullchain: &Path, key: &Path, root: &str) {
         .args([&rest, &leaf])
         .output()
         .unwrap();
-    assert!(out.status.success(), "chain does not verify: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "chain does not verify: {}",
+        text(&out)
+    );
     let pubkey = |args: &[&str], file: &Path| {
-        let out = Command::new("openssl").args(args).arg(file).output().unwrap();
+        let out = Command::new("openssl")
+            .args(args)
+            .arg(file)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", text(&out));
         out.stdout
     };
     let cert_key = pubkey(&["x509", "-noout", "-pubkey", "-in"], &leaf);
     let priv_key = pubkey(&["pkey", "-pubout", "-in"], key);
     assert_eq!(cert_key, priv_key, "the key does not match the certificate");
-    let names = Command::new("openssl").args(["x509", "-noout", "-ext", "subjectAltName", "-in"]).arg(&leaf).output().unwrap();
+    let names = Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+        .arg(&leaf)
+        .output()
+        .unwrap();
     let names = String::from_utf8_lossy(&names.stdout);
-    assert!(names.contains("DNS:demo.wancert.test") && names.contains("DNS:*.demo.wancert.test"), "{names}");
+    assert!(
+        names.contains("DNS:demo.wancert.test") && names.contains("DNS:*.demo.wancert.test"),
+        "{names}"
+    );
     fs::remove_file(leaf).unwrap();
     fs::remove_file(rest).unwrap();
 }
@@ -53,7 +68,11 @@ fn snapshot(dir: &Path) -> Vec<(String, std::time::SystemTime, u64)> {
             if meta.is_dir() {
                 stack.push(e.path());
             } else {
-                out.push((e.path().display().to_string(), meta.modified().unwrap(), meta.len()));
+                out.push((
+                    e.path().display().to_string(),
+                    meta.modified().unwrap(),
+                    meta.len(),
+                ));
             }
         }
     }
@@ -74,20 +93,44 @@ fn issues_name_and_wildcard_installs_deploys_and_then_rests() {
     let certs = lab.state().join("certs/demo");
     verify(&certs.join("fullchain.pem"), &certs.join("key.pem"), &root);
     for key in [certs.join("key.pem"), lab.state().join("account.key")] {
-        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600, "{}", key.display());
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{}",
+            key.display()
+        );
     }
     let deployed = lab.dir.path().join("deployed");
-    assert_eq!(fs::read(deployed.join("fullchain.pem")).unwrap(), fs::read(certs.join("fullchain.pem")).unwrap());
-    assert_eq!(fs::read(deployed.join("key.pem")).unwrap(), fs::read(certs.join("key.pem")).unwrap());
-    assert!(lab.txt(NAME).is_empty(), "TXT values left behind: {:?}", lab.txt(NAME));
+    assert_eq!(
+        fs::read(deployed.join("fullchain.pem")).unwrap(),
+        fs::read(certs.join("fullchain.pem")).unwrap()
+    );
+    assert_eq!(
+        fs::read(deployed.join("key.pem")).unwrap(),
+        fs::read(certs.join("key.pem")).unwrap()
+    );
+    assert!(
+        lab.txt(NAME).is_empty(),
+        "TXT values left behind: {:?}",
+        lab.txt(NAME)
+    );
 
     // Nothing due: exit 0, no file under state_dir touched.
     let before = snapshot(&lab.state());
     let out = wancert(&["--config", config, "run"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(snapshot(&lab.state()), before, "a run with nothing to do wrote to state_dir");
+    assert_eq!(
+        snapshot(&lab.state()),
+        before,
+        "a run with nothing to do wrote to state_dir"
+    );
     let out = wancert(&["--config", config, "renew"]);
-    assert_eq!(out.status.code(), Some(1), "renew with nothing due: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "renew with nothing due: {}",
+        text(&out)
+    );
 
     // status knows the certificate.
     let out = wancert(&["--config", config, "status", "--json"]);
@@ -115,7 +158,12 @@ fn failures_are_clear_and_lose_nothing() {
     let out = wancert(&["--config", good.to_str().unwrap(), "run"]);
     assert!(out.status.success(), "{}", text(&out));
     let certs = lab.state().join("certs/demo");
-    let pair = || (fs::read(certs.join("fullchain.pem")).unwrap(), fs::read(certs.join("key.pem")).unwrap());
+    let pair = || {
+        (
+            fs::read(certs.join("fullchain.pem")).unwrap(),
+            fs::read(certs.join("key.pem")).unwrap(),
+        )
+    };
     let installed = pair();
     let port = lab.var("KNOT_PORT").to_string();
     let pebble = lab.var("PEBBLE_URL").to_string();
@@ -129,16 +177,26 @@ fn failures_are_clear_and_lose_nothing() {
         (
             "DNS server refuses the update",
             Box::new(|t: String| {
-                let secret = t.lines().find(|l| l.contains("tsig_secret")).unwrap().to_string();
-                t.replace(&secret, "\toption tsig_secret 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='")
+                let secret = t
+                    .lines()
+                    .find(|l| l.contains("tsig_secret"))
+                    .unwrap()
+                    .to_string();
+                t.replace(
+                    &secret,
+                    "\toption tsig_secret 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='",
+                )
             }),
             "TSIG",
         ),
         (
             "record never visible",
             Box::new(move |t: String| {
-                t.replace(&format!("propagation_server '127.0.0.1:{port}'"), "propagation_server '127.0.0.1:9'")
-                    .replace("propagation_timeout '20'", "propagation_timeout '2'")
+                t.replace(
+                    &format!("propagation_server '127.0.0.1:{port}'"),
+                    "propagation_server '127.0.0.1:9'",
+                )
+                .replace("propagation_timeout '20'", "propagation_timeout '2'")
             }),
             "timed out",
         ),
@@ -149,9 +207,20 @@ fn failures_are_clear_and_lose_nothing() {
         let msg = text(&out);
         assert_eq!(out.status.code(), Some(2), "{what}: {msg}");
         let errors: Vec<&str> = msg.lines().filter(|l| l.contains("error")).collect();
-        assert!(errors.first().is_some_and(|l| l.contains(expect)), "{what}: expected '{expect}' in: {msg}");
-        assert_eq!(pair(), installed, "{what}: the installed certificate changed");
-        assert!(lab.txt(NAME).is_empty(), "{what}: TXT values left behind: {:?}", lab.txt(NAME));
+        assert!(
+            errors.first().is_some_and(|l| l.contains(expect)),
+            "{what}: expected '{expect}' in: {msg}"
+        );
+        assert_eq!(
+            pair(),
+            installed,
+            "{what}: the installed certificate changed"
+        );
+        assert!(
+            lab.txt(NAME).is_empty(),
+            "{what}: TXT values left behind: {:?}",
+            lab.txt(NAME)
+        );
     }
 }
 
@@ -159,19 +228,31 @@ fn failures_are_clear_and_lose_nothing() {
 fn broken_config_names_file_and_line() {
     let dir = TempDir::new("broken");
     let path = dir.path().join("wancert");
-    fs::write(&path, "config wancert 'global'\n\toption acme_server 'letsencrypt'\n\noption email 'x@y'\n").unwrap();
+    fs::write(
+        &path,
+        "config wancert 'global'\n\toption acme_server 'letsencrypt'\n\noption email 'x@y'\n",
+    )
+    .unwrap();
     let out = wancert(&["--config", path.to_str().unwrap(), "run"]);
     assert_eq!(out.status.code(), Some(2));
     let msg = text(&out);
     assert_eq!(msg.lines().count(), 1, "one line: {msg}");
     assert!(msg.contains(&format!("{}:4:", path.display())), "{msg}");
 
-    fs::write(&path, "config cert 'nas'\n\tlist domain 'nas.example.com'\n\toption provider 'nope'\n").unwrap();
+    fs::write(
+        &path,
+        "config cert 'nas'\n\tlist domain 'nas.example.com'\n\toption provider 'nope'\n",
+    )
+    .unwrap();
     let out = wancert(&["--config", path.to_str().unwrap(), "check"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("nope"), "{}", text(&out));
 
     let out = wancert(&["--config", "/nonexistent/wancert", "run"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("/nonexistent/wancert"), "{}", text(&out));
+    assert!(
+        text(&out).contains("/nonexistent/wancert"),
+        "{}",
+        text(&out)
+    );
 }

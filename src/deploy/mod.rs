@@ -86,13 +86,17 @@ mod tests {
         let m = Material {
             cert_name: "x",
             key_pem: "",
-            fullchain_pem: "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----\n",
+            fullchain_pem: "-----BEGIN CERTIFICATE-----\nleafbody\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nchainbody\n-----END CERTIFICATE-----\n",
             key_path: Path::new("k"),
             fullchain_path: Path::new("c"),
         };
         let (leaf, rest) = m.split_chain();
-        assert!(leaf.contains('A') && !leaf.contains('B'));
-        assert!(rest.starts_with("-----BEGIN") && rest.contains('B'));
+        assert!(leaf.contains("leafbody") && !leaf.contains("chainbody"));
+        assert!(
+            rest.starts_with("-----BEGIN")
+                && rest.contains("chainbody")
+                && !rest.contains("leafbody")
+        );
         assert_eq!(
             argv(&["/etc/init.d/nginx reload"]),
             ["/etc/init.d/nginx", "reload"]

@@ -40,13 +40,20 @@ pub struct Lab {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/lab")
+        .join(name)
 }
 
 impl Lab {
     pub fn up(tag: &str) -> Lab {
         let dir = TempDir::new(tag);
-        let out = Command::new("bash").arg(script("lab.sh")).arg("up").arg(dir.path()).output().unwrap();
+        let out = Command::new("bash")
+            .arg(script("lab.sh"))
+            .arg("up")
+            .arg(dir.path())
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "the lab did not start (run tests/setup.sh to install knot and pebble):\n{}{}",
@@ -63,7 +70,10 @@ impl Lab {
     }
 
     pub fn var(&self, key: &str) -> &str {
-        self.env.get(key).map(String::as_str).unwrap_or_else(|| panic!("lab.env has no {key}"))
+        self.env
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("lab.env has no {key}"))
     }
 
     /// The lab's wancert configuration file.
@@ -87,24 +97,45 @@ impl Lab {
     /// TXT values the lab's DNS server holds at `name`.
     pub fn txt(&self, name: &str) -> Vec<String> {
         let out = Command::new("kdig")
-            .args([&format!("@127.0.0.1"), "-p", self.var("KNOT_PORT"), "+short", "TXT", name])
+            .args([
+                &format!("@127.0.0.1"),
+                "-p",
+                self.var("KNOT_PORT"),
+                "+short",
+                "TXT",
+                name,
+            ])
             .output()
             .expect("kdig runs (knot-dnsutils)");
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim_matches('"').to_string()).collect()
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim_matches('"').to_string())
+            .collect()
     }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let _ = Command::new("bash").arg(script("lab.sh")).arg("down").arg(self.dir.path()).output();
+        let _ = Command::new("bash")
+            .arg(script("lab.sh"))
+            .arg("down")
+            .arg(self.dir.path())
+            .output();
     }
 }
 
 /// Run the wancert binary with `args`.
 pub fn wancert(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wancert")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_wancert"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 pub fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
