@@ -2,7 +2,9 @@
 //! removes single TXT values (never replacing the set: a name and its wildcard
 //! need two values at `_acme-challenge.<name>` at once).
 
-use crate::Result;
+use std::net::IpAddr;
+
+use crate::{Error, Result};
 use crate::clock::Clock;
 use crate::config::PluginSection;
 use crate::http::Http;
@@ -14,6 +16,22 @@ pub trait DnsProvider {
     fn add_txt(&mut self, fqdn: &str, value: &str) -> Result<()>;
     /// Remove exactly that TXT value; removing a value that is absent is fine.
     fn remove_txt(&mut self, fqdn: &str, value: &str) -> Result<()>;
+    /// DDNS: make `addrs` the whole A set (IPv4) or AAAA set (IPv6) at
+    /// `fqdn`. All addresses are of the one family the call is about; an
+    /// empty list removes that family's records.
+    fn set_address(&mut self, fqdn: &str, family: Family, addrs: &[IpAddr], ttl: u32) -> Result<()> {
+        let _ = (addrs, ttl);
+        Err(Error::Dns(format!("this provider cannot set {family:?} records (at {fqdn})")))
+    }
+}
+
+/// An address family, for DDNS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// A records.
+    V4,
+    /// AAAA records.
+    V6,
 }
 
 /// What a provider may use from the outside world.
