@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::http::UreqHttp;
-use crate::run::{self, CertFiles, Options, Outcome};
-use crate::{Error, Result, deploy, der, providers, store};
+use crate::run::{self, Options, Outcome};
+use crate::{Error, Result, deploy, providers, store};
 
 const USAGE: &str = "\
 usage: wancert [--config FILE] [-v|-q] COMMAND
@@ -248,68 +248,16 @@ fn check(config: &Config) -> Result<i32> {
 
 fn status(config: &Config, json: bool) -> Result<i32> {
     let now = SystemClock.now().as_secs() as i64;
-    let mut certs = Vec::new();
-    for cert in &config.certs {
-        let files = CertFiles::new(&config.global.state_dir, &cert.name);
-        let installed = files.installed()?;
-        let deployed: serde_json::Value = store::read(&files.deployed)?
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
-        let entry = match &installed {
-            Some((_, info)) => serde_json::json!({
-                "name": cert.name,
-                "domains": cert.domains,
-                "installed": true,
-                "not_after": der::rfc3339(info.not_after),
-                "renew_at": der::rfc3339(crate::renewal::renew_at(info)),
-                "days_left": (info.not_after - now) / 86400,
-                "key": files.pair.key,
-                "fullchain": files.pair.chain,
-                "deployed": cert.deploy.iter().map(|d| serde_json::json!({
-                    "name": d, "current": deployed.get(d).is_some(),
-                })).collect::<Vec<_>>(),
-            }),
-            None => {
-                serde_json::json!({ "name": cert.name, "domains": cert.domains, "installed": false })
-            }
-        };
-        certs.push(entry);
-    }
+    let status = crate::status::collect(config, now)?;
     if json {
-        let doc = serde_json::json!({ "version": 1, "certs": certs });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return Ok(0);
-    }
-    for c in &certs {
-        match c["installed"].as_bool() {
-            Some(true) => println!(
-                "{}: {} — expires {} ({} days), renews from {}",
-                c["name"].as_str().unwrap_or_default(),
-                cert_domains(c),
-                c["not_after"].as_str().unwrap_or_default(),
-                c["days_left"],
-                c["renew_at"].as_str().unwrap_or_default()
-            ),
-            _ => println!(
-                "{}: {} — not issued yet",
-                c["name"].as_str().unwrap_or_default(),
-                cert_domains(c)
-            ),
-        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).unwrap_or_default()
+        );
+    } else {
+        print!("{}", crate::status::render(&status));
     }
     Ok(0)
-}
-
-fn cert_domains(c: &serde_json::Value) -> String {
-    c["domains"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| d.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

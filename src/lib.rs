@@ -34,5 +34,6 @@ pub mod issue;
 pub mod logger;
 pub mod propagation;
 pub mod run;
+pub mod status;
 
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ use crate::deploy::{self, Material};
 use crate::http::Http;
 use crate::keys::{self, AccountKey};
 use crate::renewal::{self, Due};
+use crate::status::{CertRun, RunState};
 use crate::store::{self, Pair};
 use crate::{Error, Result, der, issue, pem, providers};
 
@@ -56,6 +57,15 @@ impl CertFiles {
             .and_then(|d| der::parse_cert(d));
         Ok(info.map(|i| (chain, i)))
     }
+
+    /// SHA-256 of the installed chain, base64url: what `deployed` records.
+    pub fn fingerprint(&self) -> Result<Option<String>> {
+        Ok(store::read(&self.pair.chain)?.map(|chain| fingerprint(&chain)))
+    }
+}
+
+fn fingerprint(chain: &str) -> String {
+    crate::b64::url(ring::digest::digest(&ring::digest::SHA256, chain.as_bytes()).as_ref())
 }
 
 /// Run every certificate (or only `only`). Each certificate's failure is
@@ -87,17 +97,24 @@ pub fn run(
         clock,
         account: None,
     };
+    let mut state = RunState::load(&config.global.run_dir);
     let mut results = Vec::new();
     for cert in config
         .certs
         .iter()
         .filter(|c| only.is_none_or(|o| o == c.name))
     {
-        let outcome = session.one(cert, now, opts).unwrap_or_else(|e| {
+        let record = state.certs.entry(cert.name.clone()).or_default();
+        let outcome = session.one(cert, now, opts, record).unwrap_or_else(|e| {
             log::error!("{}: {e}", cert.name);
+            record.last_error = Some(e.to_string());
             Outcome::Failed(e)
         });
         results.push((cert.name.clone(), outcome));
+    }
+    state.certs.retain(|name, _| config.cert(name).is_some());
+    if let Err(e) = state.save(&config.global.run_dir) {
+        log::warn!("cannot record the run's state: {e}");
     }
     Ok(results)
 }
@@ -111,7 +128,13 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    fn one(&mut self, cert: &CertConf, now: i64, opts: Options) -> Result<Outcome> {
+    fn one(
+        &mut self,
+        cert: &CertConf,
+        now: i64,
+        opts: Options,
+        record: &mut CertRun,
+    ) -> Result<Outcome> {
         let files = CertFiles::new(&self.config.global.state_dir, &cert.name);
         if files.pair.recover()? {
             log::warn!(
@@ -137,11 +160,13 @@ impl Session<'_> {
             }
             due => {
                 log::info!("{}: {}", cert.name, describe(&due));
+                record.last_attempt = Some(now);
+                record.last_error = None;
                 let not_after = self.issue(cert, &files)?;
                 Outcome::Issued { not_after }
             }
         };
-        self.deploy(cert, &files)?;
+        self.deploy(cert, &files, &mut record.deploy_errors)?;
         Ok(outcome)
     }
 
@@ -205,7 +230,13 @@ impl Session<'_> {
     /// Deploy to every target that does not have the installed certificate.
     /// Only success is recorded (on flash, and only when it changes); a failed
     /// target is retried by the next run.
-    fn deploy(&self, cert: &CertConf, files: &CertFiles) -> Result<()> {
+    fn deploy(
+        &self,
+        cert: &CertConf,
+        files: &CertFiles,
+        errors: &mut BTreeMap<String, String>,
+    ) -> Result<()> {
+        errors.retain(|k, _| cert.deploy.contains(k));
         if cert.deploy.is_empty() {
             return Ok(());
         }
@@ -242,10 +273,12 @@ impl Session<'_> {
                 Ok(summary) => {
                     log::info!("{}: deployed to {target}: {summary}", cert.name);
                     deployed.insert(target.clone(), fingerprint.clone());
+                    errors.remove(target);
                 }
                 Err(e) => {
                     log::error!("{}: deploy to {target} failed: {e}", cert.name);
                     failures.push(format!("{target}: {e}"));
+                    errors.insert(target.clone(), e.to_string());
                 }
             }
         }

@@ -137,7 +137,7 @@ fn issues_name_and_wildcard_installs_deploys_and_then_rests() {
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["version"], 1);
     assert_eq!(status["certs"][0]["installed"], true);
-    assert_eq!(status["certs"][0]["deployed"][0]["current"], true);
+    assert_eq!(status["certs"][0]["deploy"][0]["current"], true);
 
     // A forced renewal replaces the pair and redeploys.
     let old = fs::read(certs.join("fullchain.pem")).unwrap();

@@ -4,10 +4,10 @@
 
 use std::net::IpAddr;
 
-use crate::{Error, Result};
 use crate::clock::Clock;
 use crate::config::PluginSection;
 use crate::http::Http;
+use crate::{Error, Result};
 
 pub mod rfc2136;
 
@@ -19,9 +19,17 @@ pub trait DnsProvider {
     /// DDNS: make `addrs` the whole A set (IPv4) or AAAA set (IPv6) at
     /// `fqdn`. All addresses are of the one family the call is about; an
     /// empty list removes that family's records.
-    fn set_address(&mut self, fqdn: &str, family: Family, addrs: &[IpAddr], ttl: u32) -> Result<()> {
+    fn set_address(
+        &mut self,
+        fqdn: &str,
+        family: Family,
+        addrs: &[IpAddr],
+        ttl: u32,
+    ) -> Result<()> {
         let _ = (addrs, ttl);
-        Err(Error::Dns(format!("this provider cannot set {family:?} records (at {fqdn})")))
+        Err(Error::Dns(format!(
+            "this provider cannot set {family:?} records (at {fqdn})"
+        )))
     }
 }
 

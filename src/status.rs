@@ -1,0 +1,178 @@
+//! `wancert status [--json]`: what is installed, when it renews, what the last
+//! run said. The JSON form is the interface of the LuCI app; its schema is
+//! versioned (`version`) and documented in `docs/status.md`. Add fields freely;
+//! renaming or removing one means a new version.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::run::CertFiles;
+use crate::{Result, der, renewal, store};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub version: u32,
+    /// When this document was made (RFC 3339).
+    pub generated: String,
+    pub certs: Vec<CertStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CertStatus {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub installed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+    /// Start of the renewal window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renew_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_left: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fullchain_path: Option<String>,
+    /// From the last run (volatile: empty after a reboot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_attempt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub deploy: Vec<DeployStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeployStatus {
+    pub name: String,
+    /// Whether the target has the installed certificate.
+    pub current: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// What runs leave in `run_dir/state.json` (RAM): per certificate, the last
+/// attempt and its error; per deploy target, its last error.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    #[serde(default)]
+    pub certs: BTreeMap<String, CertRun>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertRun {
+    /// Unix seconds of the last issuance attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Deploy target → its last error.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deploy_errors: BTreeMap<String, String>,
+}
+
+impl RunState {
+    fn path(run_dir: &Path) -> std::path::PathBuf {
+        run_dir.join("state.json")
+    }
+
+    /// Read it; missing or unreadable means empty (it is only a cache).
+    pub fn load(run_dir: &Path) -> RunState {
+        store::read(&Self::path(run_dir))
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save(&self, run_dir: &Path) -> Result<()> {
+        store::ensure_dir(run_dir)?;
+        let text = serde_json::to_string(self).unwrap_or_default();
+        store::write_if_changed(&Self::path(run_dir), text.as_bytes(), store::SECRET).map(drop)
+    }
+}
+
+/// Gather the status of every certificate.
+pub fn collect(config: &Config, now: i64) -> Result<Status> {
+    let runs = RunState::load(&config.global.run_dir);
+    let mut certs = Vec::new();
+    for cert in &config.certs {
+        let files = CertFiles::new(&config.global.state_dir, &cert.name);
+        let installed = files.installed()?.map(|(_, info)| info);
+        let deployed: BTreeMap<String, String> = store::read(&files.deployed)?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let fingerprint = files.fingerprint()?;
+        let run = runs.certs.get(&cert.name).cloned().unwrap_or_default();
+        let deploy = cert
+            .deploy
+            .iter()
+            .map(|d| DeployStatus {
+                name: d.clone(),
+                current: fingerprint.is_some() && deployed.get(d) == fingerprint.as_ref(),
+                last_error: run.deploy_errors.get(d).cloned(),
+            })
+            .collect();
+        let path = |p: &Path| Some(p.display().to_string());
+        certs.push(CertStatus {
+            name: cert.name.clone(),
+            domains: cert.domains.clone(),
+            installed: installed.is_some(),
+            not_before: installed.as_ref().map(|i| der::rfc3339(i.not_before)),
+            not_after: installed.as_ref().map(|i| der::rfc3339(i.not_after)),
+            renew_at: installed
+                .as_ref()
+                .map(|i| der::rfc3339(renewal::renew_at(i))),
+            days_left: installed
+                .as_ref()
+                .map(|i| (i.not_after - now).div_euclid(86400)),
+            key_path: installed.as_ref().and_then(|_| path(&files.pair.key)),
+            fullchain_path: installed.as_ref().and_then(|_| path(&files.pair.chain)),
+            last_attempt: run.last_attempt.map(der::rfc3339),
+            last_error: run.last_error,
+            deploy,
+        });
+    }
+    Ok(Status {
+        version: SCHEMA_VERSION,
+        generated: der::rfc3339(now),
+        certs,
+    })
+}
+
+/// The human form, one line per certificate and per failing target.
+pub fn render(status: &Status) -> String {
+    let mut out = String::new();
+    for c in &status.certs {
+        let domains = c.domains.join(", ");
+        match (&c.not_after, &c.renew_at) {
+            (Some(end), Some(renew)) => out.push_str(&format!(
+                "{}: {domains}: expires {end} ({} days), renews from {renew}\n",
+                c.name,
+                c.days_left.unwrap_or_default()
+            )),
+            _ => out.push_str(&format!("{}: {domains}: not issued yet\n", c.name)),
+        }
+        if let Some(e) = &c.last_error {
+            out.push_str(&format!("  last error: {e}\n"));
+        }
+        for d in &c.deploy {
+            let state = if d.current {
+                "has the current certificate"
+            } else {
+                "not deployed yet"
+            };
+            out.push_str(&format!("  deploy {}: {state}\n", d.name));
+            if let Some(e) = &d.last_error {
+                out.push_str(&format!("    last error: {e}\n"));
+            }
+        }
+    }
+    out
+}
