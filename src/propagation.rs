@@ -25,7 +25,7 @@ pub struct Check<'a> {
 
 /// Progress is logged at most this often, so a long wait is neither silent
 /// nor noisy.
-const LOG_EVERY: Duration = Duration::from_secs(10);
+const LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// For one question; a server slower than this counts as not answering yet.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -220,10 +220,6 @@ fn txt_answer(m: &Message, name: &Name) -> Result<Vec<String>, String> {
     }
 }
 
-fn secs(d: Duration) -> u64 {
-    d.as_secs()
-}
-
 fn wait_with(
     check: &Check<'_>,
     fqdn: &str,
@@ -254,7 +250,7 @@ fn wait_with(
             })
             .collect();
         let now = clock.now();
-        let spent = secs(now.saturating_sub(start));
+        let spent = now.saturating_sub(start).as_secs();
         let (ready, waiting): (Vec<&Seen<'_>>, Vec<&Seen<'_>>) =
             seen.iter().partition(|s| s.has_all(values));
         if waiting.is_empty() {
@@ -274,20 +270,23 @@ fn wait_with(
             )));
         }
         if last_log.is_none_or(|t| now.saturating_sub(t) >= LOG_EVERY) {
-            let left = secs(deadline.saturating_sub(now));
-            let ready: Vec<&str> = ready.iter().map(|s| s.target.label.as_str()).collect();
-            let waiting: Vec<&str> = waiting.iter().map(|s| s.target.label.as_str()).collect();
+            let left = deadline.saturating_sub(now).as_secs();
+            let labels = |v: &[&Seen<'_>]| {
+                v.iter()
+                    .map(|s| s.target.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let seen_by = if ready.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", labels(&ready))
+            };
             log::info!(
-                "TXT {fqdn}: seen by {}/{} servers{}{}; waiting for {}; {spent}s spent, {left}s left",
+                "TXT {fqdn}: seen by {}/{} servers{seen_by}; waiting for {}; {spent}s spent, {left}s left",
                 ready.len(),
                 seen.len(),
-                if ready.is_empty() { "" } else { " (" },
-                if ready.is_empty() {
-                    String::new()
-                } else {
-                    ready.join(", ") + ")"
-                },
-                waiting.join(", "),
+                labels(&waiting),
             );
             last_log = Some(now);
         }

@@ -419,6 +419,26 @@ mod tests {
     }
 
     #[test]
+    fn hmac_sha512_signs_and_verifies_with_full_length_macs() {
+        let k = Key::new("wancert-key.", Algorithm::HmacSha512, SECRET).unwrap();
+        let req = sign(&k, &update(), 1_700_000_000).unwrap();
+        assert_eq!(req.mac.len(), 64);
+        let m = Message::decode(&req.bytes).unwrap();
+        assert_eq!(
+            m.signature.unwrap().tsig.algorithm,
+            Name::parse("hmac-sha512").unwrap()
+        );
+        let resp = respond(&k, &req.mac, 0x4242, 1_700_000_001, 0);
+        let rm = Message::decode(&resp).unwrap();
+        assert_eq!(verify(&k, &req.mac, &resp, &rm, 1_700_000_001), Ok(()));
+        // The same secret under the other algorithm is another key.
+        assert_eq!(
+            verify(&key(), &req.mac, &resp, &rm, 1_700_000_001),
+            Err(Failure::OtherKey)
+        );
+    }
+
+    #[test]
     fn reports_server_tsig_errors_and_unsigned_answers() {
         let k = key();
         let req = sign(&k, &update(), 1_700_000_000).unwrap();
