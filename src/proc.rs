@@ -1,40 +1,173 @@
 //! The process seam: run an argv without a shell, so no config value is ever
-//! interpreted by one.
+//! interpreted by one. A run is bounded in time, its output (stdout and stderr
+//! interleaved, as a person would see them) is kept for the error message, and
+//! a daemon that a reload script starts and that inherits the output pipe does
+//! not keep wancert waiting.
 
-use std::process::Command;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
-/// Run `argv` and wait. A non-zero exit is an error that quotes the last line
-/// of the program's output.
-pub fn run(argv: &[String]) -> Result<()> {
-    let Some((program, args)) = argv.split_first() else {
+/// How long a command may run unless the caller says otherwise: an init
+/// script's restart takes seconds; two minutes means it hangs.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The most output kept (the end of it): enough for any error message.
+const OUTPUT_LIMIT: usize = 16 * 1024;
+
+/// A command to run.
+pub struct Cmd<'a> {
+    pub argv: &'a [String],
+    /// Written to the command's standard input, then closed; empty: no input.
+    pub stdin: &'a [u8],
+    /// Extra environment variables.
+    pub env: &'a [(&'a str, &'a str)],
+    pub timeout: Duration,
+    /// How messages name the command; empty: the argv itself.
+    pub label: &'a str,
+}
+
+impl<'a> Cmd<'a> {
+    /// `argv` with no input, no extra environment and the default time limit.
+    pub fn new(argv: &'a [String]) -> Self {
+        Cmd {
+            argv,
+            stdin: &[],
+            env: &[],
+            timeout: TIMEOUT,
+            label: "",
+        }
+    }
+}
+
+/// Run `argv` and wait; see `run_cmd`.
+pub fn run(argv: &[String]) -> Result<String> {
+    run_cmd(&Cmd::new(argv))
+}
+
+/// Run the command and wait for it. Returns its output. A non-zero exit is an
+/// error that gives the exit code and the last lines of the output; so is a
+/// command still running at the time limit, which is killed.
+pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
+    let Some((program, args)) = cmd.argv.split_first() else {
         return Err(Error::other("empty command"));
     };
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let text = String::from_utf8_lossy(if out.stderr.is_empty() {
-        &out.stdout
+    let label = if cmd.label.is_empty() {
+        cmd.argv.join(" ")
     } else {
-        &out.stderr
-    })
-    .into_owned();
-    let last = text
+        cmd.label.to_string()
+    };
+    let cannot = |e: std::io::Error| Error::other(format!("cannot run {program}: {e}"));
+    let (reader, writer) = std::io::pipe().map_err(cannot)?;
+    // In a block so that the Command, which holds our copies of the pipe's
+    // write end, is dropped: the reader sees the end of the output once the
+    // command (and whatever inherited the pipe) is done.
+    let mut child = {
+        let mut c = Command::new(program);
+        c.args(args)
+            .envs(cmd.env.iter().copied())
+            .stdin(if cmd.stdin.is_empty() {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
+            .stdout(writer.try_clone().map_err(cannot)?)
+            .stderr(writer);
+        c.spawn().map_err(cannot)?
+    };
+    if let Some(mut input) = child.stdin.take() {
+        let data = cmd.stdin.to_vec();
+        // A thread, so that a command that reads nothing cannot block us on a
+        // full pipe; an error (it exited early) shows in its own output.
+        std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        });
+    }
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    {
+        let output = Arc::clone(&output);
+        std::thread::spawn(move || {
+            let mut reader = reader;
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = reader.read(&mut chunk) {
+                if let Ok(mut out) = output.lock() {
+                    out.extend_from_slice(&chunk[..n]);
+                    if out.len() > 2 * OUTPUT_LIMIT {
+                        let cut = out.len() - OUTPUT_LIMIT;
+                        out.drain(..cut);
+                    }
+                }
+            }
+            let _ = done_tx.send(());
+        });
+    }
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(cannot)? {
+            break Some(status);
+        }
+        if start.elapsed() >= cmd.timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // A daemon started by the command may hold the pipe open for ever: give
+    // the output a moment to end, then take what there is.
+    let _ = done_rx.recv_timeout(Duration::from_millis(500));
+    let text = output
+        .lock()
+        .map(|o| String::from_utf8_lossy(&o).into_owned())
+        .unwrap_or_default();
+    match status {
+        Some(s) if s.success() => Ok(text),
+        Some(s) => {
+            let how = match s.code() {
+                Some(code) => format!("exit code {code}"),
+                None => "killed by a signal".into(),
+            };
+            Err(Error::other(format!(
+                "{label} failed ({how}){}",
+                tail(&text)
+            )))
+        }
+        None => Err(Error::other(format!(
+            "{label} did not finish within {} s and was stopped{}",
+            cmd.timeout.as_secs(),
+            tail(&text)
+        ))),
+    }
+}
+
+/// The last few non-empty lines of `text` on one line, for an error message:
+/// `: line | line`, or nothing when there was no output.
+pub fn tail(text: &str) -> String {
+    const MAX: usize = 400;
+    let mut lines: Vec<&str> = text
         .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
         .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    Err(Error::other(format!(
-        "{} failed ({}): {last}",
-        argv.join(" "),
-        out.status
-    )))
+        .take(3)
+        .collect();
+    if lines.is_empty() {
+        return ", no output".into();
+    }
+    lines.reverse();
+    let mut joined = lines.join(" | ");
+    if joined.len() > MAX {
+        let mut cut = joined.len() - MAX;
+        while !joined.is_char_boundary(cut) {
+            cut += 1;
+        }
+        joined = format!("...{}", &joined[cut..]);
+    }
+    format!(": {joined}")
 }
 
 /// Whether `program` exists as a file (absolute paths) or on PATH.
@@ -50,16 +183,87 @@ pub fn exists(program: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn arguments_reach_the_program_verbatim() {
         // A shell would expand this; an argv must not.
-        let argv: Vec<String> = ["sh", "-c", "test \"$1\" = '$(id); x'", "sh", "$(id); x"]
-            .map(String::from)
-            .to_vec();
-        run(&argv).unwrap();
-        let err = run(&["sh".into(), "-c".into(), "echo boom >&2; exit 3".into()]).unwrap_err();
-        assert!(err.to_string().contains("boom"), "{err}");
-        assert!(run(&["/nonexistent/wancert-test".into()]).is_err());
+        run(&argv(&[
+            "sh",
+            "-c",
+            "test \"$1\" = '$(id); x'",
+            "sh",
+            "$(id); x",
+        ]))
+        .unwrap();
+        assert!(run(&argv(&["/nonexistent/wancert-test"])).is_err());
         assert!(exists("sh") && !exists("/nonexistent/x"));
+    }
+
+    #[test]
+    fn failure_gives_exit_code_and_output() {
+        let script = "echo starting; echo 'nginx: [emerg] bad key' >&2; exit 3";
+        let err = run(&argv(&["sh", "-c", script])).unwrap_err().to_string();
+        assert!(err.contains("(exit code 3)"), "{err}");
+        assert!(
+            err.ends_with(": starting | nginx: [emerg] bad key"),
+            "{err}"
+        );
+        let err = run(&argv(&["false"])).unwrap_err().to_string();
+        assert_eq!(err, "false failed (exit code 1), no output");
+        let err = run(&argv(&["sh", "-c", "kill -9 $$"])).unwrap_err();
+        assert!(err.to_string().contains("killed by a signal"), "{err}");
+    }
+
+    #[test]
+    fn input_environment_and_output() {
+        let a = argv(&["sh", "-c", "read line; echo \"$line $GREETING\""]);
+        let out = run_cmd(&Cmd {
+            stdin: b"hello\n",
+            env: &[("GREETING", "world")],
+            ..Cmd::new(&a)
+        })
+        .unwrap();
+        assert_eq!(out, "hello world\n");
+    }
+
+    #[test]
+    fn a_hanging_command_is_stopped() {
+        let a = argv(&["sleep", "30"]);
+        let start = Instant::now();
+        let err = run_cmd(&Cmd {
+            timeout: Duration::from_millis(300),
+            label: "the reload",
+            ..Cmd::new(&a)
+        })
+        .unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            err.to_string(),
+            "the reload did not finish within 0 s and was stopped, no output"
+        );
+    }
+
+    #[test]
+    fn a_daemon_holding_the_output_does_not_block() {
+        // The command exits at once, leaving a child that keeps the pipe open.
+        let a = argv(&["sh", "-c", "sleep 5 & echo started"]);
+        let start = Instant::now();
+        let out = run(&a).unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "waited for the daemon"
+        );
+        assert_eq!(out, "started\n");
+    }
+
+    #[test]
+    fn long_output_is_cut_to_its_end() {
+        let long = format!("{}\nthe end\n", "x".repeat(1000));
+        let t = tail(&long);
+        assert!(t.len() < 420 && t.ends_with("| the end"), "{t}");
+        assert!(t.starts_with(": ..."));
     }
 }

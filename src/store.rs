@@ -35,26 +35,72 @@ pub fn read(path: &Path) -> Result<Option<String>> {
     }
 }
 
+/// Who owns a written file (uid, gid); `None` leaves it to the writer.
+pub type Owner = Option<(u32, u32)>;
+
 /// Write `data` to `path` atomically with `mode`, unless the file already
 /// holds exactly `data` with that mode. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, data: &[u8], mode: u32) -> Result<bool> {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = fs::metadata(path) {
-        if meta.permissions().mode() & 0o777 == mode && meta.len() == data.len() as u64 {
-            if fs::read(path).is_ok_and(|old| old == data) {
-                return Ok(false);
-            }
+    replace_all(&[NewFile { path, data, mode }], None).map(|n| n > 0)
+}
+
+/// Whether `path` already holds `data` with `mode` (and `owner`, if given).
+fn unchanged(path: &Path, data: &[u8], mode: u32, owner: Owner) -> bool {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(meta) = fs::metadata(path) else {
+        return false;
+    };
+    meta.permissions().mode() & 0o7777 == mode
+        && meta.len() == data.len() as u64
+        && owner.is_none_or(|(u, g)| (meta.uid(), meta.gid()) == (u, g))
+        && fs::read(path).is_ok_and(|old| old == data)
+}
+
+/// One file of a `replace_all` batch.
+pub struct NewFile<'a> {
+    pub path: &'a Path,
+    pub data: &'a [u8],
+    pub mode: u32,
+}
+
+/// Replace each file whose content, mode or owner differs. Every changed file
+/// is staged first (written and synced next to its target), and only then
+/// are they renamed into place: a failure while writing (a full disk, a
+/// missing directory) changes none of them. Returns how many were replaced.
+pub fn replace_all(files: &[NewFile<'_>], owner: Owner) -> Result<usize> {
+    let changed: Vec<&NewFile> = files
+        .iter()
+        .filter(|f| !unchanged(f.path, f.data, f.mode, owner))
+        .collect();
+    let mut staged = Vec::new();
+    let clean = |staged: &[PathBuf]| {
+        for t in staged {
+            let _ = fs::remove_file(t);
         }
+    };
+    for f in &changed {
+        let tmp = sibling(f.path, ".tmp");
+        if let Err(e) = write_synced(&tmp, f.data, f.mode, owner) {
+            clean(&staged);
+            return Err(e);
+        }
+        staged.push(tmp);
     }
-    write_atomic(path, data, mode)?;
-    Ok(true)
+    for (i, (f, tmp)) in changed.iter().zip(&staged).enumerate() {
+        if let Err(e) = fs::rename(tmp, f.path) {
+            clean(&staged[i..]);
+            return Err(Error::io("replace", f.path, e));
+        }
+        sync_dir(f.path)?;
+    }
+    Ok(changed.len())
 }
 
 /// Write `data` to `path` atomically: readers see the old file or the new one,
 /// never a part, also across a power cut.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     let tmp = sibling(path, ".tmp");
-    write_synced(&tmp, data, mode)?;
+    write_synced(&tmp, data, mode, None)?;
     if let Err(e) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);
         return Err(Error::io("replace", path, e));
@@ -72,17 +118,24 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!(".{name}{suffix}"))
 }
 
-/// Create (or truncate) `path` with `mode` from the start, write and fsync.
-/// A failed write removes the partial file.
-fn write_synced(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+/// Create `path` owner-only, write, hand it to `owner`, set `mode` and
+/// fsync. The file is never readable by others before its final mode, and
+/// the explicit chmod keeps the mode exact whatever the umask. A failure
+/// removes the partial file.
+fn write_synced(path: &Path, data: &[u8], mode: u32, owner: Owner) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let _ = fs::remove_file(path); // an old temporary may carry a wider mode
     let result = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(mode)
+        .mode(SECRET)
         .open(path)
         .and_then(|mut f| {
             f.write_all(data)?;
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+            }
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
             f.sync_all()
         });
     result.map_err(|e| {
@@ -121,8 +174,8 @@ impl Pair {
     /// the key is renamed first.
     pub fn install(&self, key_pem: &str, chain_pem: &str) -> Result<()> {
         let (key_new, chain_new) = (sibling(&self.key, ".new"), sibling(&self.chain, ".new"));
-        write_synced(&chain_new, chain_pem.as_bytes(), PUBLIC)?;
-        if let Err(e) = write_synced(&key_new, key_pem.as_bytes(), SECRET) {
+        write_synced(&chain_new, chain_pem.as_bytes(), PUBLIC, None)?;
+        if let Err(e) = write_synced(&key_new, key_pem.as_bytes(), SECRET, None) {
             let _ = fs::remove_file(&chain_new);
             return Err(e);
         }
@@ -188,6 +241,56 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_staged_whole_before_any_rename() {
+        let d = tempdir("batch");
+        let (a, b) = (d.join("a.pem"), d.join("b.key"));
+        fs::write(&a, "old").unwrap();
+        let batch = |b_path: &Path| {
+            replace_all(
+                &[
+                    NewFile {
+                        path: &a,
+                        data: b"new",
+                        mode: PUBLIC,
+                    },
+                    NewFile {
+                        path: b_path,
+                        data: b"key",
+                        mode: 0o640,
+                    },
+                ],
+                None,
+            )
+        };
+        // The second file cannot be written: the first keeps its old content.
+        assert!(batch(&d.join("missing/b.key")).is_err());
+        assert_eq!(fs::read(&a).unwrap(), b"old");
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1, "no temporary left");
+
+        // Whatever the umask, the modes are the ones asked for, and a second
+        // identical batch writes nothing.
+        assert_eq!(batch(&b).unwrap(), 2);
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!((mode(&a), mode(&b)), (0o644, 0o640));
+        assert_eq!(batch(&b).unwrap(), 0);
+        // A changed mode alone is a change.
+        fs::set_permissions(&b, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(batch(&b).unwrap(), 1);
+
+        // Our own uid and gid as the owner: allowed without privileges.
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(&a).unwrap();
+        let me = Some((meta.uid(), meta.gid()));
+        let f = [NewFile {
+            path: &a,
+            data: b"new",
+            mode: PUBLIC,
+        }];
+        assert_eq!(replace_all(&f, me).unwrap(), 0);
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
     fn pair_recovery_rolls_forward_or_back() {
         let d = tempdir("pair");
         let pair = Pair::in_dir(&d);
@@ -198,8 +301,8 @@ mod tests {
         );
 
         // Crash after staging both, before any rename: roll forward.
-        write_synced(&sibling(&pair.chain, ".new"), b"C2", PUBLIC).unwrap();
-        write_synced(&sibling(&pair.key, ".new"), b"K2", SECRET).unwrap();
+        write_synced(&sibling(&pair.chain, ".new"), b"C2", PUBLIC, None).unwrap();
+        write_synced(&sibling(&pair.key, ".new"), b"K2", SECRET, None).unwrap();
         assert!(pair.recover().unwrap());
         assert_eq!(
             (
@@ -211,12 +314,12 @@ mod tests {
 
         // Crash after the key rename: the chain follows.
         fs::write(&pair.key, "K3").unwrap();
-        write_synced(&sibling(&pair.chain, ".new"), b"C3", PUBLIC).unwrap();
+        write_synced(&sibling(&pair.chain, ".new"), b"C3", PUBLIC, None).unwrap();
         assert!(pair.recover().unwrap());
         assert_eq!(fs::read_to_string(&pair.chain).unwrap(), "C3");
 
         // A staged key without its chain cannot be complete: drop it.
-        write_synced(&sibling(&pair.key, ".new"), b"K4", SECRET).unwrap();
+        write_synced(&sibling(&pair.key, ".new"), b"K4", SECRET, None).unwrap();
         assert!(pair.recover().unwrap());
         assert_eq!(fs::read_to_string(&pair.key).unwrap(), "K3");
         assert!(!pair.recover().unwrap());
