@@ -84,6 +84,9 @@ pub struct Global {
     pub propagation_servers: Vec<String>,
     pub propagation_timeout: Duration,
     pub propagation_interval: Duration,
+    /// The firewall configuration whose port forwards deploy sections name
+    /// (`option redirect`).
+    pub firewall_config: PathBuf,
 }
 
 impl Default for Global {
@@ -98,6 +101,7 @@ impl Default for Global {
             propagation_servers: Vec::new(),
             propagation_timeout: Duration::from_secs(300),
             propagation_interval: Duration::from_secs(5),
+            firewall_config: crate::firewall::DEFAULT_PATH.into(),
         }
     }
 }
@@ -313,6 +317,7 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
             "propagation_server",
             "propagation_timeout",
             "propagation_interval",
+            "firewall_config",
         ],
     );
     let mut g = Global::default();
@@ -345,6 +350,9 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
     }
     if let Some(p) = path(file, s, "run_dir")? {
         g.run_dir = p;
+    }
+    if let Some(p) = path(file, s, "firewall_config")? {
+        g.firewall_config = p;
     }
     for v in s.list("propagation_server") {
         if !is_host_port(v) {
@@ -700,9 +708,16 @@ config deploy 'copy'
             assert!(g.propagation_servers.is_empty());
             assert_eq!(g.propagation_timeout, Duration::from_secs(300));
             assert_eq!(g.propagation_interval, Duration::from_secs(5));
+            assert_eq!(g.firewall_config, PathBuf::from("/etc/config/firewall"));
         }
         let c = ok("");
         assert!(c.certs.is_empty() && c.providers.is_empty() && c.deploys.is_empty());
+    }
+
+    #[test]
+    fn firewall_config() {
+        let c = ok("config wancert\n\toption firewall_config '/tmp/firewall'\n");
+        assert_eq!(c.global.firewall_config, PathBuf::from("/tmp/firewall"));
     }
 
     #[test]
@@ -766,6 +781,11 @@ config deploy 'copy'
             &g("\toption state_dir 'wancert'"),
             2,
             &["option state_dir 'wancert'", "absolute"],
+        );
+        fails_with(
+            &g("\toption firewall_config 'firewall'"),
+            2,
+            &["option firewall_config 'firewall'", "absolute"],
         );
         fails_with(
             &g("\toption run_dir 'run'"),

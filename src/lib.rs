@@ -12,6 +12,7 @@ pub mod b64;
 pub mod config;
 pub mod der;
 pub mod dns;
+pub mod firewall;
 pub mod pem;
 pub mod renewal;
 pub mod uci;
