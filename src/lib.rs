@@ -23,6 +23,7 @@ pub mod http;
 pub mod keys;
 pub mod proc;
 pub mod store;
+pub mod verify;
 
 // Plug-ins: one file per provider or deployer, each in a registry.
 pub mod deploy;
