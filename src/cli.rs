@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
-use crate::http::UreqHttp;
+use crate::http::{NoHttp, UreqHttp};
 use crate::run::{self, Options, Outcome};
 use crate::{Error, Result, deploy, providers, store};
 
@@ -21,6 +21,8 @@ commands:
                        even when not due
   status [--json]      certificates, expiry, renewal time, deploy targets
   check                validate the configuration and say what a run would do
+  targets              list the router's port forwards, which deploy
+                       sections can follow with option redirect
   providers            list the DNS provider types built in
   deployers            list the deploy types built in
 
@@ -43,6 +45,7 @@ enum Command {
     Renew { force: bool, name: Option<String> },
     Status { json: bool },
     Check,
+    Targets,
     Providers,
     Deployers,
     Help,
@@ -102,6 +105,7 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
             json: flag("--json"),
         },
         "check" => Command::Check,
+        "targets" => Command::Targets,
         "providers" => Command::Providers,
         "deployers" => Command::Deployers,
         "help" => Command::Help,
@@ -145,6 +149,7 @@ fn dispatch(args: &Args) -> Result<i32> {
             .iter()
             .for_each(|t| println!("{}\t{}", t.name, t.about)),
         Command::Check => return check(&config::load(&args.config)?),
+        Command::Targets => return targets(&config::load(&args.config)?),
         Command::Status { json } => return status(&config::load(&args.config)?, *json),
         Command::Run => {
             return pass(
@@ -215,13 +220,8 @@ fn lock(config: &Config) -> Result<Option<File>> {
 }
 
 fn check(config: &Config) -> Result<i32> {
-    // Providers are built (which checks their options) but not used.
-    struct NoHttp;
-    impl crate::http::Http for NoHttp {
-        fn send(&self, r: &crate::http::Request<'_>) -> Result<crate::http::Response> {
-            Err(Error::other(format!("check makes no request ({})", r.url)))
-        }
-    }
+    // Providers and deployers are built (which checks their options) but
+    // not used.
     let env = providers::Env {
         http: &NoHttp,
         clock: &SystemClock,
@@ -229,8 +229,22 @@ fn check(config: &Config) -> Result<i32> {
     for p in &config.providers {
         providers::build(p, &env)?;
     }
+    let forwards = deploy::Forwards::new(&config.global.firewall_config);
+    let mut targets = Vec::new();
     for d in &config.deploys {
-        deploy::build(d)?;
+        let forward = forwards.of(d)?;
+        let env = deploy::Env {
+            http: &NoHttp,
+            clock: &SystemClock,
+            state_dir: &config.global.state_dir,
+            forward,
+        };
+        let t = deploy::build(d, &env)?;
+        let check = match t.verify {
+            Some(at) => format!("checked over TLS at {at}"),
+            None => "not checked over TLS (no host and port)".into(),
+        };
+        targets.push(format!("deploy {} ({}): {check}", d.name, d.kind));
     }
     println!("{}: configuration is valid", config.file);
     println!("ACME server: {}", config.global.acme_server);
@@ -242,6 +256,30 @@ fn check(config: &Config) -> Result<i32> {
             cert.domains.join(", "),
             run::plan(config, cert, now)?
         );
+    }
+    for t in targets {
+        println!("{t}");
+    }
+    Ok(0)
+}
+
+/// The port forwards, and the deploy sections that follow each.
+fn targets(config: &Config) -> Result<i32> {
+    let forwards = deploy::load_forwards(&config.global.firewall_config)?;
+    if forwards.is_empty() {
+        println!(
+            "{} has no port forwards (config redirect)",
+            config.global.firewall_config.display()
+        );
+    }
+    for f in &forwards {
+        let users: Vec<&str> = config
+            .deploys
+            .iter()
+            .filter(|d| d.optional("redirect") == Some(f.name.as_str()))
+            .map(|d| d.name.as_str())
+            .collect();
+        println!("{}\t{}", f.describe(), users.join(" "));
     }
     Ok(0)
 }
@@ -281,6 +319,7 @@ mod tests {
             }
         );
         assert_eq!(args("run").unwrap().command, Command::Run);
+        assert_eq!(args("targets").unwrap().command, Command::Targets);
         assert_eq!(
             args("-q status --json").unwrap().command,
             Command::Status { json: true }

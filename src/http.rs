@@ -42,6 +42,19 @@ pub trait Http {
     }
 }
 
+/// For code that must not make requests (`wancert check` builds providers
+/// and deployers to check their options): every request is an error.
+pub struct NoHttp;
+
+impl Http for NoHttp {
+    fn send(&self, r: &Request<'_>) -> Result<Response> {
+        Err(crate::Error::other(format!(
+            "no request may be made here ({})",
+            r.url
+        )))
+    }
+}
+
 /// The largest body read: certificate chains and ACME objects are a few KiB.
 const BODY_LIMIT: u64 = 1 << 20;
 

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use crate::acme::client::Client;
 use crate::clock::Clock;
 use crate::config::{CertConf, Config, KeyType};
-use crate::deploy::{self, Material};
+use crate::deploy::{self, Env, Material};
 use crate::http::Http;
 use crate::keys::{self, AccountKey};
 use crate::renewal::{self, Due};
-use crate::status::{CertRun, RunState};
+use crate::status::{CertRun, RunState, TargetRecord};
 use crate::store::{self, Pair};
-use crate::{Error, Result, der, issue, pem, providers};
+use crate::verify::{self, Verdict};
+use crate::{Error, Result, der, events, issue, pem, providers};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Options {
@@ -33,7 +34,7 @@ pub enum Outcome {
 pub struct CertFiles {
     pub dir: PathBuf,
     pub pair: Pair,
-    /// Deploy targets that have the current certificate: name → fingerprint.
+    /// Deploy target → its `TargetRecord`.
     pub deployed: PathBuf,
 }
 
@@ -62,6 +63,16 @@ impl CertFiles {
     pub fn fingerprint(&self) -> Result<Option<String>> {
         Ok(store::read(&self.pair.chain)?.map(|chain| fingerprint(&chain)))
     }
+
+    /// What each deploy target has. Missing or unreadable means nothing is
+    /// known: every target is deployed again, which is safe.
+    pub fn targets(&self) -> BTreeMap<String, TargetRecord> {
+        store::read(&self.deployed)
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
 }
 
 fn fingerprint(chain: &str) -> String {
@@ -83,19 +94,20 @@ pub fn run(
             "the system clock is not set (it says before 2024): certificate work is postponed until NTP has synced",
         ));
     }
-    if let Some(name) = only {
-        if config.cert(name).is_none() {
-            return Err(Error::other(format!(
-                "no config cert '{name}' in {}",
-                config.file
-            )));
-        }
+    if let Some(name) = only
+        && config.cert(name).is_none()
+    {
+        return Err(Error::other(format!(
+            "no config cert '{name}' in {}",
+            config.file
+        )));
     }
     let mut session = Session {
         config,
         http,
         clock,
         account: None,
+        forwards: deploy::Forwards::new(&config.global.firewall_config),
     };
     let mut state = RunState::load(&config.global.run_dir);
     let mut results = Vec::new();
@@ -105,11 +117,19 @@ pub fn run(
         .filter(|c| only.is_none_or(|o| o == c.name))
     {
         let record = state.certs.entry(cert.name.clone()).or_default();
-        let outcome = session.one(cert, now, opts, record).unwrap_or_else(|e| {
+        let mut outcome = session.one(cert, now, opts, record).unwrap_or_else(|e| {
             log::error!("{}: {e}", cert.name);
             record.last_error = Some(e.to_string());
             Outcome::Failed(e)
         });
+        // Also after a failed renewal: the installed certificate is still
+        // good, and a target that lacks it should get it.
+        if let Err(e) = session.deploy(cert, now) {
+            log::error!("{}: {e}", cert.name);
+            if !matches!(outcome, Outcome::Failed(_)) {
+                outcome = Outcome::Failed(e);
+            }
+        }
         results.push((cert.name.clone(), outcome));
     }
     state.certs.retain(|name, _| config.cert(name).is_some());
@@ -125,6 +145,7 @@ struct Session<'a> {
     clock: &'a dyn Clock,
     /// Loaded on first need: a run with nothing due touches no key.
     account: Option<AccountKey>,
+    forwards: deploy::Forwards<'a>,
 }
 
 impl Session<'_> {
@@ -149,25 +170,30 @@ impl Session<'_> {
             now,
             opts.force,
         );
-        let outcome = match due {
+        match due {
             Due::NotYet { renew_at } => {
                 log::debug!(
                     "{}: fresh, renewal from {}",
                     cert.name,
                     der::rfc3339(renew_at)
                 );
-                Outcome::Fresh { renew_at }
+                Ok(Outcome::Fresh { renew_at })
             }
             due => {
                 log::info!("{}: {}", cert.name, describe(&due));
                 record.last_attempt = Some(now);
                 record.last_error = None;
                 let not_after = self.issue(cert, &files)?;
-                Outcome::Issued { not_after }
+                events::installed(
+                    &cert.name,
+                    &cert.domains,
+                    &files.pair.key.display().to_string(),
+                    &files.pair.chain.display().to_string(),
+                    installed.is_none(),
+                );
+                Ok(Outcome::Issued { not_after })
             }
-        };
-        self.deploy(cert, &files, &mut record.deploy_errors)?;
-        Ok(outcome)
+        }
     }
 
     fn issue(&mut self, cert: &CertConf, files: &CertFiles) -> Result<i64> {
@@ -227,31 +253,25 @@ impl Session<'_> {
         Ok(info.not_after)
     }
 
-    /// Deploy to every target that does not have the installed certificate.
-    /// Only success is recorded (on flash, and only when it changes); a failed
-    /// target is retried by the next run.
-    fn deploy(
-        &self,
-        cert: &CertConf,
-        files: &CertFiles,
-        errors: &mut BTreeMap<String, String>,
-    ) -> Result<()> {
-        errors.retain(|k, _| cert.deploy.contains(k));
+    /// Deploy to every target that does not have the installed certificate
+    /// or whose last attempt failed, then check what each one serves. What
+    /// happened is recorded per target in `deployed.json`, written only when
+    /// it changed.
+    fn deploy(&self, cert: &CertConf, now: i64) -> Result<()> {
         if cert.deploy.is_empty() {
             return Ok(());
         }
+        let files = CertFiles::new(&self.config.global.state_dir, &cert.name);
         let Some((chain, _)) = files.installed()? else {
             return Ok(());
         };
-        let fingerprint =
-            crate::b64::url(ring::digest::digest(&ring::digest::SHA256, chain.as_bytes()).as_ref());
-        let mut deployed: BTreeMap<String, String> = store::read(&files.deployed)?
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
+        let fingerprint = fingerprint(&chain);
+        let mut records = files.targets();
         let mut key_pem = None;
         let mut failures = Vec::new();
         for target in &cert.deploy {
-            if deployed.get(target) == Some(&fingerprint) {
+            let record = records.entry(target.clone()).or_default();
+            if record.current(&fingerprint) {
                 continue;
             }
             let key = match &key_pem {
@@ -260,30 +280,23 @@ impl Session<'_> {
             };
             let material = Material {
                 cert_name: &cert.name,
+                domains: &cert.domains,
                 key_pem: key,
                 fullchain_pem: &chain,
                 key_path: &files.pair.key,
                 fullchain_path: &files.pair.chain,
             };
-            let section = self
-                .config
-                .deploy(target)
-                .ok_or_else(|| Error::other(format!("no config deploy '{target}'")))?;
-            match deploy::build(section).and_then(|d| d.deploy(&material)) {
-                Ok(summary) => {
-                    log::info!("{}: deployed to {target}: {summary}", cert.name);
-                    deployed.insert(target.clone(), fingerprint.clone());
-                    errors.remove(target);
-                }
+            match self.deploy_one(target, &material, &fingerprint, record, now) {
+                Ok(()) => record.succeeded(),
                 Err(e) => {
                     log::error!("{}: deploy to {target} failed: {e}", cert.name);
                     failures.push(format!("{target}: {e}"));
-                    errors.insert(target.clone(), e.to_string());
+                    record.failed(e.to_string(), now);
                 }
             }
         }
-        deployed.retain(|k, _| cert.deploy.contains(k));
-        let text = serde_json::to_string_pretty(&deployed).unwrap_or_default();
+        records.retain(|k, _| cert.deploy.contains(k));
+        let text = serde_json::to_string_pretty(&records).unwrap_or_default();
         store::write_if_changed(&files.deployed, text.as_bytes(), store::PUBLIC)?;
         if failures.is_empty() {
             Ok(())
@@ -292,6 +305,65 @@ impl Session<'_> {
                 "deploy failed: {}",
                 failures.join("; ")
             )))
+        }
+    }
+
+    /// Deploy to one target and check it. A service that still serves
+    /// another certificate afterwards, or cannot be reached, is a failure:
+    /// the next run deploys and reloads again.
+    fn deploy_one(
+        &self,
+        target: &str,
+        m: &Material<'_>,
+        fingerprint: &str,
+        record: &mut TargetRecord,
+        now: i64,
+    ) -> Result<()> {
+        let section = self
+            .config
+            .deploy(target)
+            .ok_or_else(|| Error::other(format!("no config deploy '{target}'")))?;
+        let forward = self.forwards.of(section)?;
+        let env = Env {
+            http: self.http,
+            clock: self.clock,
+            state_dir: &self.config.global.state_dir,
+            forward,
+        };
+        let t = deploy::build(section, &env)?;
+        let summary = t.deployer.deploy(m)?;
+        log::info!("{}: deployed to {target}: {summary}", m.cert_name);
+        if record.fingerprint != fingerprint {
+            record.fingerprint = fingerprint.to_string();
+            record.deployed_at = Some(now);
+        }
+        let Some(at) = t.verify else {
+            record.verify = Some(Verdict::NotConfigured);
+            record.endpoint = None;
+            record.detail = None;
+            return Ok(());
+        };
+        let leaf = pem::decode_all(m.fullchain_pem, "CERTIFICATE")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let check = verify::check(&at, verify::sni(m.domains), &leaf, self.clock);
+        record.verify = Some(check.verdict);
+        record.endpoint = Some(at.to_string());
+        record.detail = Some(check.detail.clone());
+        match check.verdict {
+            Verdict::New => {
+                log::info!("{}: {target}: {at} {}", m.cert_name, check.detail);
+                Ok(())
+            }
+            Verdict::Old => Err(Error::other(format!(
+                "deployed, but {at} still {}: did the reload command reload it?",
+                check.detail
+            ))),
+            _ => Err(Error::other(format!(
+                "deployed, but the check at {at} failed: {} (set option verify to where the service listens, or 'off')",
+                check.detail
+            ))),
         }
     }
 }

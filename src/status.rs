@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::run::CertFiles;
+use crate::verify::Verdict;
 use crate::{Result, der, renewal, store};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -51,14 +52,88 @@ pub struct CertStatus {
 #[derive(Debug, Serialize)]
 pub struct DeployStatus {
     pub name: String,
-    /// Whether the target has the installed certificate.
+    /// The deploy type (`file`, `ssh`, `uhttpd`, `webhook`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether the target has the installed certificate and its last deploy
+    /// (and check) succeeded.
     pub current: bool,
+    /// The port forward it follows (`option redirect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<String>,
+    /// When it got the certificate it has (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed_at: Option<String>,
+    /// What the check after the last deploy found: `new`, `old`,
+    /// `unreachable` or `not_configured`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verdict>,
+    /// Where it was checked (`host:port`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// What the check saw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Since when the target keeps failing (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_since: Option<String>,
+}
+
+/// What `state_dir/certs/NAME/deployed.json` keeps per deploy target. It
+/// survives reboots, so it is on flash: it changes only when a deploy does
+/// something new, and is written only then (a target failing the same way
+/// run after run leaves it as it is).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetRecord {
+    /// Fingerprint of the chain last delivered (files written, service
+    /// reloaded); see `run::CertFiles::fingerprint`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+    /// When that chain was first delivered (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployed_at: Option<i64>,
+    /// What the check after the last delivery found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The last attempt's error; none when it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When the current series of failures began (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_since: Option<i64>,
+}
+
+impl TargetRecord {
+    /// Whether the target has the chain with `fingerprint` and nothing failed.
+    pub fn current(&self, fingerprint: &str) -> bool {
+        self.fingerprint == fingerprint && self.error.is_none()
+    }
+
+    /// Record a failed attempt.
+    pub fn failed(&mut self, error: String, now: i64) {
+        if self.error.is_none() {
+            self.failed_since = Some(now);
+        }
+        self.error = Some(error);
+    }
+
+    /// Record a successful one.
+    pub fn succeeded(&mut self) {
+        self.error = None;
+        self.failed_since = None;
+    }
 }
 
 /// What runs leave in `run_dir/state.json` (RAM): per certificate, the last
-/// attempt and its error; per deploy target, its last error.
+/// issuance attempt and its error. Deploy targets keep theirs on flash
+/// (`TargetRecord`), since a target that fails must be retried after a
+/// reboot too.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunState {
     #[serde(default)]
@@ -72,9 +147,6 @@ pub struct CertRun {
     pub last_attempt: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
-    /// Deploy target → its last error.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub deploy_errors: BTreeMap<String, String>,
 }
 
 impl RunState {
@@ -105,18 +177,30 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
     for cert in &config.certs {
         let files = CertFiles::new(&config.global.state_dir, &cert.name);
         let installed = files.installed()?.map(|(_, info)| info);
-        let deployed: BTreeMap<String, String> = store::read(&files.deployed)?
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
+        let records = files.targets();
         let fingerprint = files.fingerprint()?;
         let run = runs.certs.get(&cert.name).cloned().unwrap_or_default();
         let deploy = cert
             .deploy
             .iter()
-            .map(|d| DeployStatus {
-                name: d.clone(),
-                current: fingerprint.is_some() && deployed.get(d) == fingerprint.as_ref(),
-                last_error: run.deploy_errors.get(d).cloned(),
+            .map(|d| {
+                let r = records.get(d).cloned().unwrap_or_default();
+                let section = config.deploy(d);
+                DeployStatus {
+                    name: d.clone(),
+                    kind: section.map(|s| s.kind.clone()).unwrap_or_default(),
+                    current: fingerprint.as_deref().is_some_and(|f| r.current(f)),
+                    redirect: section
+                        .and_then(|s| s.optional("redirect"))
+                        .filter(|v| !v.is_empty())
+                        .map(String::from),
+                    deployed_at: r.deployed_at.map(der::rfc3339),
+                    verify: r.verify,
+                    endpoint: r.endpoint,
+                    verify_detail: r.detail,
+                    last_error: r.error,
+                    failed_since: r.failed_since.map(der::rfc3339),
+                }
             })
             .collect();
         let path = |p: &Path| Some(p.display().to_string());
@@ -163,14 +247,32 @@ pub fn render(status: &Status) -> String {
             out.push_str(&format!("  last error: {e}\n"));
         }
         for d in &c.deploy {
-            let state = if d.current {
-                "has the current certificate"
-            } else {
-                "not deployed yet"
+            out.push_str(&format!("  deploy {} ({}", d.name, d.kind));
+            if let Some(r) = &d.redirect {
+                out.push_str(&format!(", port forward '{r}'"));
+            }
+            let state = match (&d.verify, &d.endpoint) {
+                _ if d.deployed_at.is_none() => "not deployed yet".to_string(),
+                (Some(v), Some(at)) => format!("{} at {at}", v.describe()),
+                (Some(v), None) => v.describe().to_string(),
+                (None, _) => "deployed".to_string(),
             };
-            out.push_str(&format!("  deploy {}: {state}\n", d.name));
+            out.push_str(&format!("): {state}"));
+            if let Some(t) = &d.deployed_at {
+                out.push_str(&format!(", delivered {t}"));
+            }
+            out.push('\n');
+            if !d.current && d.last_error.is_none() && d.deployed_at.is_some() {
+                out.push_str(
+                    "    the installed certificate is not deployed yet: the next run does it\n",
+                );
+            }
             if let Some(e) = &d.last_error {
-                out.push_str(&format!("    last error: {e}\n"));
+                let since = d
+                    .failed_since
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" (failing since {t})"));
+                out.push_str(&format!("    last error{since}: {e}\n"));
             }
         }
     }
