@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need on Debian/Ubuntu: the lab's CA
-# (pebble) and DNS server (knot), kdig, openssl and python3. Quick when all
-# is there already.
+# (pebble) and DNS server (knot), kdig, openssl and python3, and the deploy
+# targets: an SSH server (openssh-server), both SSH clients OpenWrt may have
+# (OpenSSH's ssh, dropbear's dbclient) and an HTTPS server (nginx). Quick
+# when all is there already.
 set -euo pipefail
 
 need=()
@@ -11,13 +13,30 @@ command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v cc >/dev/null || need+=(gcc)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v dbclient >/dev/null && command -v dropbearconvert >/dev/null || need+=(dropbear-bin)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     echo "setup: installing ${need[*]}"
+    # openssh-server and nginx start a service on every address when
+    # installed; the tests start their own on loopback. Forbid starting
+    # services during the install unless a policy already exists.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+        $sudo chmod 755 "$policy"
+        own_policy=1
+    fi
     # A transient error on one index must not stop the install.
     $sudo apt-get update -qq || true
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    status=0
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || status=$?
+    [ -z "$own_policy" ] || $sudo rm -f "$policy"
+    [ "$status" -eq 0 ] || exit "$status"
 fi
 if ! command -v cargo >/dev/null; then
     echo "setup: cargo is missing: install Rust (rustup, or Debian's cargo)" >&2

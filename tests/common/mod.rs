@@ -139,3 +139,68 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Run the wancert binary with `args` and extra environment variables.
+pub fn wancert_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wancert"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// A server started by a lab script (`tests/lab/SCRIPT DIR ARGS...`) that
+/// writes `DIR/ENV_FILE`; stopped on drop with `SCRIPT stop DIR ARGS...`.
+pub struct Service {
+    script: &'static str,
+    dir: PathBuf,
+    args: Vec<String>,
+    pub env: HashMap<String, String>,
+}
+
+impl Service {
+    pub fn start(script: &'static str, dir: &Path, args: &[&str], env_file: &str) -> Service {
+        let out = Command::new("bash")
+            .arg(self::script(script))
+            .arg(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script} did not start (run tests/setup.sh to install what it needs):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.join(env_file)).unwrap();
+        let env = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Service {
+            script,
+            dir: dir.to_path_buf(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env,
+        }
+    }
+
+    pub fn var(&self, key: &str) -> &str {
+        self.env
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("{} wrote no {key}", self.script))
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script(self.script))
+            .arg("stop")
+            .arg(&self.dir)
+            .args(&self.args)
+            .output();
+    }
+}
