@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
-use crate::http::UreqHttp;
+use crate::http::LazyHttp;
 use crate::run::{self, Options, Outcome};
 use crate::{Error, Result, deploy, providers, store};
 
@@ -175,7 +175,7 @@ fn pass(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Resu
             return Ok(1);
         }
     };
-    let http = UreqHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT)?;
+    let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
     let results = run::run(config, &http, &SystemClock, opts, only)?;
     let failed = results
         .iter()

@@ -11,6 +11,7 @@ command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v cc >/dev/null || need+=(gcc)
+[ -x /usr/bin/time ] || need+=(time)  # the benchmark's peak RSS
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
