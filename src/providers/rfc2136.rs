@@ -107,10 +107,10 @@ impl Rfc2136<'_> {
         if let Some(z) = &self.zone {
             return Ok(z.clone());
         }
-        if let Some((n, z)) = &self.found {
-            if n == name {
-                return Ok(z.clone());
-            }
+        if let Some((n, z)) = &self.found
+            && n == name
+        {
+            return Ok(z.clone());
         }
         // Not recursive: the zone that matters is the one `server` holds.
         let zone = dns::find_zone(name, |n| net::query(addr, n, rtype::SOA, false, TIMEOUT)).map_err(|e| {

@@ -98,7 +98,7 @@ impl Lab {
     pub fn txt(&self, name: &str) -> Vec<String> {
         let out = Command::new("kdig")
             .args([
-                &format!("@127.0.0.1"),
+                "@127.0.0.1",
                 "-p",
                 self.var("KNOT_PORT"),
                 "+short",
