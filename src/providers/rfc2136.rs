@@ -52,7 +52,7 @@ fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvid
     Name::parse(name)
         .map_err(|e| section.error("tsig_name", &format!("option 'tsig_name': {e}")))?;
     // The error must not echo the secret: config errors end up in logs.
-    let key = Key::new(name, algorithm, section.required("tsig_secret")?).map_err(|_| {
+    let key = Key::new(name, algorithm, &section.secret("tsig_secret")?).map_err(|_| {
         section.error(
             "tsig_secret",
             "option 'tsig_secret' is not valid base64: copy the secret from the server's key file",
