@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
-use crate::http::{NoHttp, UreqHttp};
+use crate::http::{LazyHttp, NoHttp};
 use crate::run::{self, Options, Outcome};
 use crate::{Error, Result, deploy, providers, store};
 
@@ -128,7 +128,14 @@ pub fn main(args: Vec<String>) -> i32 {
             return 2;
         }
     };
-    crate::logger::init(args.level, !crate::logger::stderr_is_terminal());
+    // Syslog when nobody watches stderr (cron, procd, LuCI); WANCERT_LOG
+    // overrides, e.g. for tests that read stderr from a pipe.
+    let to_syslog = match std::env::var("WANCERT_LOG").as_deref() {
+        Ok("stderr") => false,
+        Ok("syslog") => true,
+        _ => !crate::logger::stderr_is_terminal(),
+    };
+    crate::logger::init(args.level, to_syslog);
     match dispatch(&args) {
         Ok(code) => code,
         Err(e) => {
@@ -180,7 +187,7 @@ fn pass(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Resu
             return Ok(1);
         }
     };
-    let http = UreqHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT)?;
+    let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
     let results = run::run(config, &http, &SystemClock, opts, only)?;
     let failed = results
         .iter()

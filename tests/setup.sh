@@ -13,6 +13,7 @@ command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v cc >/dev/null || need+=(gcc)
+[ -x /usr/bin/time ] || need+=(time)  # the benchmark's peak RSS
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v dbclient >/dev/null && command -v dropbearconvert >/dev/null || need+=(dropbear-bin)
