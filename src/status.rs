@@ -278,3 +278,53 @@ pub fn render(status: &Status) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_is_redeployed_until_it_succeeds_and_a_repeated_failure_changes_nothing() {
+        let mut r = TargetRecord::default();
+        assert!(!r.current("fp1"), "never deployed");
+        r.fingerprint = "fp1".into();
+        r.deployed_at = Some(100);
+        r.succeeded();
+        assert!(r.current("fp1") && !r.current("fp2"));
+
+        // Fails (e.g. the service kept the old certificate): not current,
+        // so the next run tries again.
+        r.fingerprint = "fp2".into();
+        r.failed("still serves another certificate".into(), 200);
+        assert!(!r.current("fp2"));
+        assert_eq!(r.failed_since, Some(200));
+        let saved = serde_json::to_string(&r).unwrap();
+        // The same failure on the next run: the record, hence the file, is
+        // unchanged.
+        r.failed("still serves another certificate".into(), 300);
+        assert_eq!(serde_json::to_string(&r).unwrap(), saved);
+        r.succeeded();
+        assert!(r.current("fp2") && r.failed_since.is_none());
+    }
+
+    #[test]
+    fn target_records_read_back_and_omit_what_is_unknown() {
+        let r = TargetRecord {
+            fingerprint: "abc".into(),
+            deployed_at: Some(1_700_000_000),
+            verify: Some(Verdict::Old),
+            endpoint: Some("192.168.1.10:443".into()),
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            text,
+            r#"{"fingerprint":"abc","deployed_at":1700000000,"verify":"old","endpoint":"192.168.1.10:443"}"#
+        );
+        assert_eq!(serde_json::from_str::<TargetRecord>(&text).unwrap(), r);
+        assert_eq!(
+            serde_json::to_string(&TargetRecord::default()).unwrap(),
+            "{}"
+        );
+    }
+}
