@@ -1,12 +1,12 @@
 //! The process seam: run an argv without a shell, so no config value is ever
-//! interpreted by one. A run is bounded in time, its output (stdout and stderr
-//! interleaved, as a person would see them) is kept for the error message, and
-//! a daemon that a reload script starts and that inherits the output pipe does
-//! not keep wancert waiting.
+//! interpreted by one. A run is bounded in time, and its output (stdout and
+//! stderr interleaved, as a person would see them) is kept for the error
+//! message. The output goes to an unlinked temporary file rather than a pipe:
+//! a daemon that a reload script starts inherits it without keeping wancert
+//! waiting for the end of a pipe, and no reader thread is needed.
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
@@ -15,13 +15,15 @@ use crate::{Error, Result};
 /// script's restart takes seconds; two minutes means it hangs.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The most output kept (the end of it): enough for any error message.
-const OUTPUT_LIMIT: usize = 16 * 1024;
+/// The most output read back (its end): enough for any error message.
+const OUTPUT_LIMIT: u64 = 16 * 1024;
 
 /// A command to run.
 pub struct Cmd<'a> {
     pub argv: &'a [String],
-    /// Written to the command's standard input, then closed; empty: no input.
+    /// Written to the command's standard input, then closed; empty: no
+    /// input. It must fit in a pipe (64 KiB on Linux): it is written before
+    /// waiting, and wancert only sends certificates and keys.
     pub stdin: &'a [u8],
     /// Extra environment variables.
     pub env: &'a [(&'a str, &'a str)],
@@ -61,49 +63,22 @@ pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
         cmd.label.to_string()
     };
     let cannot = |e: std::io::Error| Error::other(format!("cannot run {program}: {e}"));
-    let (reader, writer) = std::io::pipe().map_err(cannot)?;
-    // In a block so that the Command, which holds our copies of the pipe's
-    // write end, is dropped: the reader sees the end of the output once the
-    // command (and whatever inherited the pipe) is done.
-    let mut child = {
-        let mut c = Command::new(program);
-        c.args(args)
-            .envs(cmd.env.iter().copied())
-            .stdin(if cmd.stdin.is_empty() {
-                Stdio::null()
-            } else {
-                Stdio::piped()
-            })
-            .stdout(writer.try_clone().map_err(cannot)?)
-            .stderr(writer);
-        c.spawn().map_err(cannot)?
-    };
+    let mut out = output_file().map_err(cannot)?;
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(cmd.env.iter().copied())
+        .stdin(if cmd.stdin.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
+        .stdout(out.try_clone().map_err(cannot)?)
+        .stderr(out.try_clone().map_err(cannot)?)
+        .spawn()
+        .map_err(cannot)?;
     if let Some(mut input) = child.stdin.take() {
-        let data = cmd.stdin.to_vec();
-        // A thread, so that a command that reads nothing cannot block us on a
-        // full pipe; an error (it exited early) shows in its own output.
-        std::thread::spawn(move || {
-            let _ = input.write_all(&data);
-        });
-    }
-    let output = Arc::new(Mutex::new(Vec::new()));
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    {
-        let output = Arc::clone(&output);
-        std::thread::spawn(move || {
-            let mut reader = reader;
-            let mut chunk = [0u8; 4096];
-            while let Ok(n @ 1..) = reader.read(&mut chunk) {
-                if let Ok(mut out) = output.lock() {
-                    out.extend_from_slice(&chunk[..n]);
-                    if out.len() > 2 * OUTPUT_LIMIT {
-                        let cut = out.len() - OUTPUT_LIMIT;
-                        out.drain(..cut);
-                    }
-                }
-            }
-            let _ = done_tx.send(());
-        });
+        // An error (it exited without reading) shows in its own output.
+        let _ = input.write_all(cmd.stdin);
     }
     let start = Instant::now();
     let status = loop {
@@ -117,13 +92,11 @@ pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    // A daemon started by the command may hold the pipe open for ever: give
-    // the output a moment to end, then take what there is.
-    let _ = done_rx.recv_timeout(Duration::from_millis(500));
-    let text = output
-        .lock()
-        .map(|o| String::from_utf8_lossy(&o).into_owned())
-        .unwrap_or_default();
+    let mut text = Vec::new();
+    let len = out.stream_position().unwrap_or(0);
+    let _ = out.seek(std::io::SeekFrom::Start(len.saturating_sub(OUTPUT_LIMIT)));
+    let _ = out.read_to_end(&mut text);
+    let text = String::from_utf8_lossy(&text).into_owned();
     match status {
         Some(s) if s.success() => Ok(text),
         Some(s) => {
@@ -141,6 +114,31 @@ pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
             cmd.timeout.as_secs(),
             tail(&text)
         ))),
+    }
+}
+
+/// A new, already unlinked, owner-only file in the temporary directory (RAM
+/// on OpenWrt) for a command's output.
+fn output_file() -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::env::temp_dir();
+    let mut n = 0;
+    loop {
+        let path = dir.join(format!(".wancert-out-{}-{n}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(f) => {
+                std::fs::remove_file(&path)?;
+                return Ok(f);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+            Err(e) => return Err(e),
+        }
     }
 }
 

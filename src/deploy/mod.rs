@@ -412,6 +412,65 @@ mod tests {
     }
 
     #[test]
+    fn where_a_target_is_checked() {
+        let fw = firewall::parse(
+            "config redirect\n\toption name 'NAS'\n\toption src_dport '8443'\n\toption dest_ip '192.168.1.10'\n\toption dest_port '443'\n\
+             config redirect\n\toption name 'games'\n\toption proto 'udp'\n\toption src_dport '27015'\n\toption dest_ip '192.168.1.40'\n",
+        )
+        .unwrap();
+        let forwards = Forwards {
+            path: Path::new("/etc/config/firewall"),
+            read: OnceCell::from(Ok(fw)),
+        };
+        let paths = "\toption fullchain_path '/c'\n\toption key_path '/k'\n";
+        let at = |extra: &str| {
+            let s = section(&format!("{paths}{extra}"));
+            let env = Env {
+                http: &crate::http::NoHttp,
+                clock: &crate::clock::FakeClock::at(0),
+                state_dir: Path::new("/tmp"),
+                forward: forwards.of(&s)?,
+            };
+            build(&s, &env).map(|t| t.verify.map(|e| e.to_string()))
+        };
+        assert_eq!(at("").unwrap(), None);
+        assert_eq!(
+            at("\toption redirect 'NAS'\n").unwrap().as_deref(),
+            Some("192.168.1.10:443")
+        );
+        // An explicit verify wins over the forward; 'off' turns it off.
+        assert_eq!(
+            at("\toption redirect 'NAS'\n\toption verify '[fd00::10]:8443'\n")
+                .unwrap()
+                .as_deref(),
+            Some("[fd00::10]:8443")
+        );
+        assert_eq!(
+            at("\toption redirect 'NAS'\n\toption verify 'off'\n").unwrap(),
+            None
+        );
+        let e = at("\toption verify 'nas'\n").unwrap_err().to_string();
+        assert!(e.contains("option verify 'nas' is not HOST:PORT"), "{e}");
+        let e = at("\toption redirect 'games'\n").unwrap_err().to_string();
+        assert!(
+            e.contains("does not forward TCP") && e.contains("option verify"),
+            "{e}"
+        );
+        let e = at("\toption redirect 'nas'\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "/etc/config/wancert:5: config deploy 'd': there is no port forward 'nas'"
+            ),
+            "{e}"
+        );
+        // A UDP-only forward is fine when the check is elsewhere.
+        assert_eq!(
+            at("\toption redirect 'games'\n\toption verify 'off'\n").unwrap(),
+            None
+        );
+    }
+
+    #[test]
     fn files_from_options() {
         let f = Files::from_section(&section(
             "\toption fullchain_path '/srv/c.pem'\n\toption key_path '/srv/k.pem'\n\toption combined_path '/etc/haproxy/x.pem'\n\toption mode '0640'\n\toption owner 'haproxy:www-data'\n",
