@@ -9,6 +9,8 @@ use crate::config::PluginSection;
 use crate::http::Http;
 use crate::{Error, Result};
 
+pub mod alidns;
+pub mod cloud;
 pub mod rest;
 pub mod rfc2136;
 
@@ -60,7 +62,10 @@ pub struct ProviderType {
 }
 
 /// Every provider type built in.
-pub const TYPES: &[ProviderType] = &[rfc2136::TYPE];
+pub const TYPES: &[ProviderType] = &[
+    rfc2136::TYPE,
+    alidns::TYPE,
+];
 
 /// Build the provider a `config provider` section describes.
 pub fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
