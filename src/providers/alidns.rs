@@ -190,6 +190,7 @@ fn judge(action: &str, status: u16, code: Option<&str>, v: &serde_json::Value) -
             );
         }
         "InvalidTimeStamp.Expired" => "sync the router's clock (NTP)",
+        c if c.starts_with("Throttling") => "the API is rate-limiting: try later",
         c if c.starts_with("Forbidden") => {
             "give the AccessKey's RAM user the AliyunDNSFullAccess policy"
         }

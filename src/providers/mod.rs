@@ -11,6 +11,7 @@ use crate::{Error, Result};
 
 pub mod alidns;
 pub mod cloud;
+pub mod dnspod;
 pub mod rest;
 pub mod rfc2136;
 
@@ -65,6 +66,7 @@ pub struct ProviderType {
 pub const TYPES: &[ProviderType] = &[
     rfc2136::TYPE,
     alidns::TYPE,
+    dnspod::TYPE,
 ];
 
 /// Build the provider a `config provider` section describes.
