@@ -12,6 +12,7 @@ use crate::{Error, Result};
 pub mod alidns;
 pub mod cloud;
 pub mod dnspod;
+pub mod huaweicloud;
 pub mod rest;
 pub mod rfc2136;
 
@@ -67,6 +68,7 @@ pub const TYPES: &[ProviderType] = &[
     rfc2136::TYPE,
     alidns::TYPE,
     dnspod::TYPE,
+    huaweicloud::TYPE,
 ];
 
 /// Build the provider a `config provider` section describes.
