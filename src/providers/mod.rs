@@ -15,6 +15,7 @@ pub mod dnspod;
 pub mod huaweicloud;
 pub mod rest;
 pub mod rfc2136;
+pub mod route53;
 
 pub trait DnsProvider {
     /// Add one TXT value at `fqdn` (no trailing dot), keeping other values.
@@ -69,6 +70,7 @@ pub const TYPES: &[ProviderType] = &[
     alidns::TYPE,
     dnspod::TYPE,
     huaweicloud::TYPE,
+    route53::TYPE,
 ];
 
 /// Build the provider a `config provider` section describes.
