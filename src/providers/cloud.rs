@@ -48,6 +48,7 @@ pub fn canonical_query(params: &[(&str, &str)]) -> String {
 
 /// A request as the HMAC-SHA256 signatures see it.
 pub struct Canon<'a> {
+    /// `GET`, `POST`, ...
     pub method: &'a str,
     /// The canonical URI: the path, already encoded.
     pub path: &'a str,
@@ -55,6 +56,7 @@ pub struct Canon<'a> {
     pub query: &'a str,
     /// The signed headers, names in lower case, in any order.
     pub headers: &'a [(&'a str, &'a str)],
+    /// The body exactly as sent (its SHA-256 is signed).
     pub body: &'a [u8],
 }
 
@@ -152,9 +154,11 @@ pub fn host(url: &str) -> &str {
 
 /// What one signed request is made of, for the providers' `headers`.
 pub struct Call<'a> {
+    /// `GET`, `POST`, ...
     pub method: &'a str,
     /// `host[:port]` as sent (`host`).
     pub host: &'a str,
+    /// The request path (encoded).
     pub path: &'a str,
     /// `canonical_query`, or empty.
     pub query: &'a str,
@@ -164,8 +168,11 @@ pub struct Call<'a> {
 
 /// A signed request, owned, so that `call` can ask for a fresh one.
 pub struct Signed {
+    /// `GET`, `POST`, ...
     pub method: &'static str,
+    /// The whole URL, query included.
     pub url: String,
+    /// Extra headers (names lower case), the signature among them.
     pub headers: Vec<(&'static str, String)>,
     /// Content type and body.
     pub body: Option<(&'static str, Vec<u8>)>,
@@ -220,7 +227,9 @@ pub fn nonce() -> Result<String> {
 /// A zone of the account: its name (trailing dot or not) and API id.
 #[derive(Debug, Clone)]
 pub struct Zone {
+    /// As the API writes it.
     pub name: String,
+    /// Empty when the API names zones by name.
     pub id: String,
 }
 
@@ -291,8 +300,11 @@ fn same_value(a: &str, b: &str) -> bool {
 /// One record of a one-record-per-value API.
 #[derive(Debug, Clone)]
 pub struct Rec {
+    /// The API's record id.
     pub id: String,
+    /// As the API holds it.
     pub value: String,
+    /// Seconds.
     pub ttl: u32,
 }
 
@@ -301,7 +313,9 @@ pub struct Rec {
 pub enum Step<'a> {
     /// Give record `id` this value (and the wanted TTL).
     Update(&'a str, &'a str),
+    /// Add a record with this value.
     Create(&'a str),
+    /// Delete record `id`.
     Delete(&'a str),
 }
 
@@ -337,14 +351,19 @@ pub fn plan<'a>(have: &'a [Rec], want: &'a [String], ttl: u32) -> Vec<Step<'a>> 
 pub trait Records {
     /// The records of type `rtype` at `fqdn`, all pages.
     fn list(&mut self, fqdn: &str, rtype: &str) -> Result<Vec<Rec>>;
+    /// Add one record.
     fn create(&mut self, fqdn: &str, rtype: &str, value: &str, ttl: u32) -> Result<()>;
+    /// Give record `id` this value and TTL.
     fn update(&mut self, fqdn: &str, rtype: &str, id: &str, value: &str, ttl: u32) -> Result<()>;
+    /// Delete record `id`; one already gone is no error.
     fn delete(&mut self, fqdn: &str, id: &str) -> Result<()>;
 }
 
-/// A `Records` API as a provider. `ttl` is for TXT values.
+/// A `Records` API as a provider.
 pub struct PerValue<'a> {
+    /// The provider's API.
     pub api: Box<dyn Records + 'a>,
+    /// For TXT values.
     pub ttl: u32,
 }
 
@@ -396,6 +415,7 @@ impl DnsProvider for PerValue<'_> {
 pub struct RSet {
     /// The API's id for it, if it has one.
     pub id: String,
+    /// Seconds.
     pub ttl: u32,
     /// As the API holds them (TXT values quoted).
     pub values: Vec<String>,
@@ -403,6 +423,7 @@ pub struct RSet {
 
 /// An API that keeps one set per name and type (huaweicloud, route53).
 pub trait Sets {
+    /// The set of type `rtype` at `fqdn`, if there is one.
     fn get(&mut self, fqdn: &str, rtype: &str) -> Result<Option<RSet>>;
     /// Create the set, or replace `old` with it.
     fn put(
@@ -413,13 +434,16 @@ pub trait Sets {
         values: &[String],
         ttl: u32,
     ) -> Result<()>;
+    /// Delete the set `old`, as it is.
     fn delete(&mut self, fqdn: &str, rtype: &str, old: &RSet) -> Result<()>;
 }
 
 /// A `Sets` API as a provider: one value is added or removed by rewriting
-/// the set. `ttl` is for TXT sets.
+/// the set.
 pub struct WholeSet<'a> {
+    /// The provider's API.
     pub api: Box<dyn Sets + 'a>,
+    /// For new TXT sets.
     pub ttl: u32,
 }
 
