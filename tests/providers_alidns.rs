@@ -80,6 +80,14 @@ fn error(status: u16, code: &str, msg: &str) -> Response {
     )
 }
 
+/// The punycode the API gives an IDN (and an empty one to an ASCII name).
+fn puny(domain: &str) -> &'static str {
+    match domain {
+        "\u{4f8b}\u{5b50}.cn" => "xn--fsqu00a.cn",
+        _ => "",
+    }
+}
+
 fn handle(f: &mut Fake, req: &Request) -> Response {
     match fault(&mut f.faults) {
         Some(Fault::Status(s)) => return error(s, "ServiceUnavailable", "try later"),
@@ -152,7 +160,7 @@ fn handle(f: &mut Fake, req: &Request) -> Response {
         "DescribeDomains" => {
             let items: Vec<_> = page(&f.domains, (pn - 1) * ps, ps, f.max)
                 .iter()
-                .map(|d| json!({"DomainName": d, "DomainId": format!("id-{d}")}))
+                .map(|d| json!({"DomainName": d, "DomainId": format!("id-{d}"), "PunyCode": puny(d)}))
                 .collect();
             Response::json(
                 200,
@@ -254,12 +262,20 @@ fn finds_the_zone_by_longest_match_across_pages() {
         "b.test",
         "sub.example.com",
         "c.test",
+        "\u{4f8b}\u{5b50}.cn",
     ]);
     let mut p = rig.provider("alidns", &GOOD);
     p.add_txt("_acme-challenge.www.sub.example.com", "v-sub")
         .unwrap();
     p.add_txt("_acme-challenge.example.com", "v-apex").unwrap();
+    // An IDN zone (例子.cn) is found by its punycode, named by its own name.
+    p.add_txt("_acme-challenge.xn--fsqu00a.cn", "v-idn")
+        .unwrap();
     let f = rig.state();
+    assert_eq!(
+        f.values("\u{4f8b}\u{5b50}.cn", "_acme-challenge", "TXT"),
+        ["v-idn"]
+    );
     assert_eq!(
         f.values("sub.example.com", "_acme-challenge.www", "TXT"),
         ["v-sub"]

@@ -72,6 +72,14 @@ fn error(code: &str, msg: &str) -> Response {
     answer(json!({"Error": {"Code": code, "Message": msg}}))
 }
 
+/// The punycode the API gives an IDN (and an empty one to an ASCII name).
+fn puny(domain: &str) -> &'static str {
+    match domain {
+        "\u{4f8b}\u{5b50}.cn" => "xn--fsqu00a.cn",
+        _ => "",
+    }
+}
+
 fn handle(f: &mut Fake, req: &Request) -> Response {
     match fault(&mut f.faults) {
         Some(Fault::Status(s)) => return Response::text(s, "busy"),
@@ -123,7 +131,7 @@ fn handle(f: &mut Fake, req: &Request) -> Response {
             }
             let items: Vec<Value> = page(&f.domains, offset, limit, f.max)
                 .iter()
-                .map(|d| json!({"DomainId": 100 + d.len(), "Name": d, "Status": "ENABLE"}))
+                .map(|d| json!({"DomainId": 100 + d.len(), "Name": d, "Punycode": puny(d), "Status": "ENABLE"}))
                 .collect();
             answer(
                 json!({"DomainCountInfo": {"DomainTotal": f.domains.len(), "AllTotal": f.domains.len()},
@@ -234,12 +242,20 @@ fn finds_the_zone_by_longest_match_across_pages() {
         "b.test",
         "sub.example.com",
         "c.test",
+        "\u{4f8b}\u{5b50}.cn",
     ]);
     let mut p = rig.provider("dnspod", &GOOD);
     p.add_txt("_acme-challenge.www.sub.example.com", "v-sub")
         .unwrap();
     p.add_txt("_acme-challenge.example.com", "v-apex").unwrap();
+    // An IDN zone (例子.cn) is found by its punycode, named by its own name.
+    p.add_txt("_acme-challenge.xn--fsqu00a.cn", "v-idn")
+        .unwrap();
     let f = rig.state();
+    assert_eq!(
+        f.values("\u{4f8b}\u{5b50}.cn", "_acme-challenge", "TXT"),
+        ["v-idn"]
+    );
     assert_eq!(
         f.values("sub.example.com", "_acme-challenge.www", "TXT"),
         ["v-sub"]

@@ -157,12 +157,7 @@ impl Alidns<'_> {
                     .as_array()
                     .cloned()
                     .unwrap_or_default();
-                zones.extend(list.iter().filter_map(|d| {
-                    Some(Zone {
-                        name: d["DomainName"].as_str()?.to_string(),
-                        id: String::new(),
-                    })
-                }));
+                zones.extend(list.iter().filter_map(zone));
                 if list.is_empty() || zones.len() as u64 >= v["TotalCount"].as_u64().unwrap_or(0) {
                     break;
                 }
@@ -200,6 +195,26 @@ fn judge(action: &str, status: u16, code: Option<&str>, v: &serde_json::Value) -
     format!("alidns {action} failed (HTTP {status}, {code}: {msg}): {fix}")
 }
 
+/// A domain of a DescribeDomains answer: matched by its punycode (an IDN
+/// such as 例子.cn has one; an ASCII name has none), named to the API as the
+/// API names it.
+fn zone(d: &serde_json::Value) -> Option<Zone> {
+    let id = d["DomainName"].as_str()?.to_string();
+    let name = match d["PunyCode"].as_str() {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => id.clone(),
+    };
+    Some(Zone { name, id })
+}
+
+/// The name the API knows `rr` in zone `z` by.
+fn sub_domain(rr: &str, z: &Zone) -> String {
+    match rr {
+        "@" => z.id.clone(),
+        rr => format!("{rr}.{}", z.id),
+    }
+}
+
 /// A record of a DescribeSubDomainRecords answer.
 fn record(r: &serde_json::Value) -> Option<Rec> {
     Some(Rec {
@@ -215,6 +230,8 @@ fn record(r: &serde_json::Value) -> Option<Rec> {
 impl Records for Alidns<'_> {
     fn list(&mut self, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
         let zone = self.zone(fqdn)?;
+        let rr = super::rest::relative(fqdn, &zone.name);
+        let sub = sub_domain(rr, &zone);
         let mut out = Vec::new();
         let mut seen = 0;
         for page in 1.. {
@@ -222,8 +239,8 @@ impl Records for Alidns<'_> {
             let v = self.call(
                 "DescribeSubDomainRecords",
                 &[
-                    ("DomainName", zone.name.as_str()),
-                    ("SubDomain", fqdn),
+                    ("DomainName", zone.id.as_str()),
+                    ("SubDomain", &sub),
                     ("Type", rtype),
                     ("PageNumber", &n),
                     ("PageSize", &PAGE.to_string()),
@@ -234,7 +251,6 @@ impl Records for Alidns<'_> {
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            let rr = super::rest::relative(fqdn, &zone.name);
             out.extend(
                 list.iter()
                     // The API matches the name; this keeps a wider answer out.
@@ -260,7 +276,7 @@ impl Records for Alidns<'_> {
         self.call(
             "AddDomainRecord",
             &[
-                ("DomainName", zone.name.as_str()),
+                ("DomainName", zone.id.as_str()),
                 ("RR", rr),
                 ("Type", rtype),
                 ("Value", value),

@@ -224,12 +224,12 @@ pub fn nonce() -> Result<String> {
     Ok(rest::hex(&b))
 }
 
-/// A zone of the account: its name (trailing dot or not) and API id.
+/// A zone of the account.
 #[derive(Debug, Clone)]
 pub struct Zone {
-    /// As the API writes it.
+    /// As DNS writes it (punycode), to match names against.
     pub name: String,
-    /// Empty when the API names zones by name.
+    /// What the API calls it by: an id, or its name as the API writes it.
     pub id: String,
 }
 

@@ -135,11 +135,15 @@ impl Dnspod<'_> {
                     &["ResourceNotFound.NoDataOfDomain"],
                 )?;
                 let list = v["DomainList"].as_array().cloned().unwrap_or_default();
+                // Matched by punycode (an IDN has its own), named to the API
+                // as the API names it.
                 zones.extend(list.iter().filter_map(|d| {
-                    Some(Zone {
-                        name: d["Name"].as_str()?.to_string(),
-                        id: d["DomainId"].as_u64()?.to_string(),
-                    })
+                    let id = d["Name"].as_str()?.to_string();
+                    let name = match d["Punycode"].as_str() {
+                        Some(p) if !p.is_empty() => p.to_string(),
+                        _ => id.clone(),
+                    };
+                    Some(Zone { name, id })
                 }));
                 let total = v["DomainCountInfo"]["DomainTotal"].as_u64().unwrap_or(0);
                 if list.is_empty() || zones.len() as u64 >= total {
@@ -181,7 +185,7 @@ impl Records for Dnspod<'_> {
         loop {
             let v = self.call(
                 "DescribeRecordList",
-                &json!({"Domain": zone.name, "Subdomain": sub, "RecordType": rtype,
+                &json!({"Domain": zone.id, "Subdomain": sub, "RecordType": rtype,
                         "Offset": offset, "Limit": PAGE}),
                 // An empty list is an error to this API.
                 &["ResourceNotFound.NoDataOfRecord"],
@@ -217,7 +221,7 @@ impl Records for Dnspod<'_> {
         let sub = super::rest::relative(fqdn, &zone.name);
         self.call(
             "CreateRecord",
-            &json!({"Domain": zone.name, "SubDomain": sub, "RecordType": rtype,
+            &json!({"Domain": zone.id, "SubDomain": sub, "RecordType": rtype,
                     "RecordLine": LINE, "Value": value, "TTL": ttl}),
             &[],
         )?;
@@ -230,7 +234,7 @@ impl Records for Dnspod<'_> {
         let sub = super::rest::relative(fqdn, &zone.name);
         self.call(
             "ModifyRecord",
-            &json!({"Domain": zone.name, "SubDomain": sub, "RecordType": rtype,
+            &json!({"Domain": zone.id, "SubDomain": sub, "RecordType": rtype,
                     "RecordLine": LINE, "Value": value, "TTL": ttl,
                     "RecordId": id.parse::<u64>().unwrap_or(0)}),
             &[],
@@ -242,7 +246,7 @@ impl Records for Dnspod<'_> {
         let zone = self.zone(fqdn)?;
         self.call(
             "DeleteRecord",
-            &json!({"Domain": zone.name, "RecordId": id.parse::<u64>().unwrap_or(0)}),
+            &json!({"Domain": zone.id, "RecordId": id.parse::<u64>().unwrap_or(0)}),
             // Gone already is what we want.
             &["InvalidParameter.RecordIdInvalid"],
         )?;
