@@ -472,3 +472,25 @@ fn bad_credentials_are_named_without_the_secret() {
         assert!(!r.target.contains(wrong) && !r.target.contains(SECRET));
     }
 }
+
+#[test]
+fn an_unreachable_api_is_named_without_the_signed_query() {
+    let text = format!(
+        "config provider 'p'\n\toption type 'alidns'\n\toption endpoint 'http://127.0.0.1:1'\n\
+         \toption access_key_id '{ID}'\n\toption access_key_secret '{SECRET}'\n"
+    );
+    let config = wancert::config::parse("/etc/config/wancert", &text).unwrap();
+    let http = wancert::http::UreqHttp::new(None, std::time::Duration::from_secs(2)).unwrap();
+    let clock = wancert::clock::FakeClock::at(1_700_000_000);
+    let env = wancert::providers::Env {
+        http: &http,
+        clock: &clock,
+    };
+    let mut p = wancert::providers::build(&config.providers[0], &env).unwrap();
+    let e = p
+        .add_txt("_acme-challenge.example.com", "v")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("http://127.0.0.1:1/"), "{e}");
+    assert!(!e.contains("Signature") && !e.contains(ID), "{e}");
+}

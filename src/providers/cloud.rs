@@ -204,7 +204,14 @@ pub fn call(
             headers: &headers,
             body: s.body.as_ref().map(|(ct, b)| (*ct, b.as_slice())),
         };
-        let resp = rest::send(http, clock, &req, what)?;
+        // The query may hold a signature: not for messages.
+        let resp = rest::send(http, clock, &req, what).map_err(|e| match e {
+            Error::Http { url, msg } => Error::Http {
+                url: rest::strip_query(&url).to_string(),
+                msg,
+            },
+            e => e,
+        })?;
         if attempt == BUSY_ATTEMPTS || !busy(&resp) {
             return Ok(resp);
         }

@@ -200,6 +200,13 @@ fn busy(r: &Response) -> bool {
 fn judge(method: &str, path: &str, status: u16, body: &str) -> String {
     let code = code(body).unwrap_or_else(|| "no error code".into());
     let msg = element(body, "Message").unwrap_or_default();
+    // A router without NTP yet signs with a wrong time; AWS says so in the
+    // message of a SignatureDoesNotMatch.
+    if msg.contains("expired") {
+        return format!(
+            "route53 refused the signature's time ({code}: {msg}): sync the router's clock (NTP)"
+        );
+    }
     let fix = match code.as_str() {
         "InvalidClientTokenId"
         | "SignatureDoesNotMatch"
@@ -212,7 +219,6 @@ fn judge(method: &str, path: &str, status: u16, body: &str) -> String {
         }
         "Throttling" | "PriorRequestNotComplete" => "the API is rate-limiting: try later",
         "ExpiredToken" => "renew the temporary credentials (session_token)",
-        "RequestExpired" => "sync the router's clock (NTP)",
         "AccessDenied" => {
             "allow the key route53:ListHostedZones, route53:ListResourceRecordSets and route53:ChangeResourceRecordSets"
         }
@@ -471,6 +477,9 @@ mod tests {
             judge("GET", "/2013-04-01/hostedzone", 403, body),
             "route53 rejected the access key (InvalidClientTokenId): check access_key_id/secret_access_key (and session_token)"
         );
+        let skew = "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>Signature expired: \
+                    19700101T000102Z is now earlier than 20231114T221320Z</Message></Error></ErrorResponse>";
+        assert!(judge("GET", "/", 403, skew).contains("NTP"));
         let throttled = Response {
             status: 400,
             headers: vec![],
