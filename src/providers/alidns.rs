@@ -155,7 +155,7 @@ impl Alidns<'_> {
                 )?;
                 let list = v["Domains"]["Domain"]
                     .as_array()
-                    .cloned()
+                    .map(Vec::as_slice)
                     .unwrap_or_default();
                 zones.extend(list.iter().filter_map(zone));
                 if list.is_empty() || zones.len() as u64 >= v["TotalCount"].as_u64().unwrap_or(0) {
@@ -249,7 +249,7 @@ impl Records for Alidns<'_> {
             )?;
             let list = v["DomainRecords"]["Record"]
                 .as_array()
-                .cloned()
+                .map(Vec::as_slice)
                 .unwrap_or_default();
             out.extend(
                 list.iter()

@@ -134,7 +134,10 @@ impl Dnspod<'_> {
                     &json!({"Offset": zones.len(), "Limit": PAGE}),
                     &["ResourceNotFound.NoDataOfDomain"],
                 )?;
-                let list = v["DomainList"].as_array().cloned().unwrap_or_default();
+                let list = v["DomainList"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 // Matched by punycode (an IDN has its own), named to the API
                 // as the API names it.
                 zones.extend(list.iter().filter_map(|d| {
@@ -190,7 +193,10 @@ impl Records for Dnspod<'_> {
                 // An empty list is an error to this API.
                 &["ResourceNotFound.NoDataOfRecord"],
             )?;
-            let list = v["RecordList"].as_array().cloned().unwrap_or_default();
+            let list = v["RecordList"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             offset += list.len() as u64;
             out.extend(
                 list.iter()

@@ -161,7 +161,7 @@ impl Huawei<'_> {
                         None,
                     )?
                     .unwrap_or_default();
-                let list = v["zones"].as_array().cloned().unwrap_or_default();
+                let list = v["zones"].as_array().map(Vec::as_slice).unwrap_or_default();
                 zones.extend(list.iter().filter_map(|z| {
                     Some(Zone {
                         name: z["name"].as_str()?.to_string(),
@@ -231,7 +231,10 @@ impl Sets for Huawei<'_> {
                     None,
                 )?
                 .unwrap_or_default();
-            let list = v["recordsets"].as_array().cloned().unwrap_or_default();
+            let list = v["recordsets"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             // `name` matches loosely (a prefix): pick the set itself.
             let found = list.iter().find(|s| {
                 s["name"]
