@@ -344,6 +344,8 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
             "propagation_interval",
             "notify_interval",
             "expiry_warn_days",
+            // Read by the hotplug script, not here.
+            "wan_interface",
         ],
     );
     let mut g = Global::default();
