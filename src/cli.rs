@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
-use crate::http::UreqHttp;
+use crate::http::LazyHttp;
 use crate::run::{self, Options, Outcome};
 use crate::status::{LastRun, RunState};
 use crate::{Error, Result, deploy, notify, providers, store};
@@ -140,7 +140,14 @@ pub fn main(raw: Vec<String>) -> i32 {
             return 2;
         }
     };
-    crate::logger::init(args.level, !crate::logger::stderr_is_terminal());
+    // Syslog when nobody watches stderr (cron, procd, LuCI); WANCERT_LOG
+    // overrides, e.g. for tests that read stderr from a pipe.
+    let to_syslog = match std::env::var("WANCERT_LOG").as_deref() {
+        Ok("stderr") => false,
+        Ok("syslog") => true,
+        _ => !crate::logger::stderr_is_terminal(),
+    };
+    crate::logger::init(args.level, to_syslog);
     let result = if args.background {
         detach(&args, &raw)
     } else {
@@ -222,7 +229,7 @@ fn record_run(config: &Config, started: i64, exit_code: Option<i32>) {
 }
 
 fn pass_locked(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Result<i32> {
-    let http = UreqHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT)?;
+    let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
     let results = run::run(config, &http, &SystemClock, opts, only)?;
     let now = SystemClock.now().as_secs() as i64;
     notify::dispatch(config, &notify::reports(config, &results), &http, now);

@@ -170,6 +170,41 @@ impl PluginSection {
     pub fn error(&self, key: &str, msg: &str) -> Error {
         err(&self.file, &self.section, key, msg)
     }
+
+    /// A credential: `option KEY 'value'` in the section, or `option KEY_file
+    /// '/path'` naming a file that only its owner can read (the value is its
+    /// content, trimmed). Keeping secrets out of `/etc/config` lets the config
+    /// be shared or backed up without them. Errors never show the value.
+    pub fn secret(&self, key: &str) -> Result<String> {
+        let file_key = format!("{key}_file");
+        match (self.optional(key), self.optional(&file_key)) {
+            (Some(v), None) => Ok(v.to_string()),
+            (None, Some(path)) => read_secret_file(path).map_err(|msg| self.error(&file_key, &msg)),
+            (Some(_), Some(_)) => Err(self.error(
+                &file_key,
+                &format!("set either option {key} or option {file_key}, not both"),
+            )),
+            (None, None) => Err(self.error(
+                key,
+                &format!("option '{key}' is missing: add `option {key} '...'` or `option {file_key} '/path'`"),
+            )),
+        }
+    }
+}
+
+/// The content of a secret file, refusing one that others can read.
+fn read_secret_file(path: &str) -> std::result::Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(format!("{path} is readable by others: chmod 600 {path}"));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(format!("{path} is empty"));
+    }
+    Ok(value.to_string())
 }
 
 /// Parse a configuration file's text. `file` is used in error messages.
@@ -1165,6 +1200,55 @@ config deploy 'copy'
             "config wancert 'g'\n\toption expiry_warn_days 'soon'\n",
             2,
             &["expiry_warn_days 'soon'"],
+        );
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn section(extra: &str) -> PluginSection {
+        let text = format!("config provider 'p'\n\toption type 'x'\n{extra}");
+        parse("/c", &text).unwrap().providers.remove(0)
+    }
+
+    #[test]
+    fn secret_inline_from_file_and_refusals() {
+        assert_eq!(
+            section("\toption token 's3cret'\n")
+                .secret("token")
+                .unwrap(),
+            "s3cret"
+        );
+
+        let path = std::env::temp_dir().join(format!("wancert-secret-{}", std::process::id()));
+        std::fs::write(&path, "filesecret\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let s = section(&format!("\toption token_file '{}'\n", path.display()));
+        assert_eq!(s.secret("token").unwrap(), "filesecret");
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = s.secret("token").unwrap_err().to_string();
+        assert!(
+            err.contains("readable by others") && err.contains("chmod 600"),
+            "{err}"
+        );
+        assert!(!err.contains("filesecret"));
+        std::fs::remove_file(&path).unwrap();
+
+        let err = section("").secret("token").unwrap_err().to_string();
+        assert!(err.contains("token_file"), "{err}");
+        let both = section(&format!(
+            "\toption token 'a'\n\toption token_file '{}'\n",
+            path.display()
+        ));
+        assert!(
+            both.secret("token")
+                .unwrap_err()
+                .to_string()
+                .contains("not both")
         );
     }
 }

@@ -154,3 +154,34 @@ impl Http for UreqHttp {
         })
     }
 }
+
+/// `UreqHttp`, built on the first request: loading the CA bundle costs
+/// milliseconds and megabytes that a run with nothing to do must not pay.
+pub struct LazyHttp {
+    ca_file: Option<std::path::PathBuf>,
+    timeout: std::time::Duration,
+    inner: std::cell::OnceCell<UreqHttp>,
+}
+
+impl LazyHttp {
+    pub fn new(ca_file: Option<&std::path::Path>, timeout: std::time::Duration) -> Self {
+        LazyHttp {
+            ca_file: ca_file.map(Into::into),
+            timeout,
+            inner: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+impl Http for LazyHttp {
+    fn send(&self, req: &Request<'_>) -> crate::Result<Response> {
+        let http = match self.inner.get() {
+            Some(h) => h,
+            None => {
+                let h = UreqHttp::new(self.ca_file.as_deref(), self.timeout)?;
+                self.inner.get_or_init(|| h)
+            }
+        };
+        http.send(req)
+    }
+}

@@ -83,13 +83,13 @@ pub fn run(
             "the system clock is not set (it says before 2024): certificate work is postponed until NTP has synced",
         ));
     }
-    if let Some(name) = only {
-        if config.cert(name).is_none() {
-            return Err(Error::other(format!(
-                "no config cert '{name}' in {}",
-                config.file
-            )));
-        }
+    if let Some(name) = only
+        && config.cert(name).is_none()
+    {
+        return Err(Error::other(format!(
+            "no config cert '{name}' in {}",
+            config.file
+        )));
     }
     let mut session = Session {
         config,

@@ -39,12 +39,12 @@ pub fn read(path: &Path) -> Result<Option<String>> {
 /// holds exactly `data` with that mode. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, data: &[u8], mode: u32) -> Result<bool> {
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = fs::metadata(path) {
-        if meta.permissions().mode() & 0o777 == mode && meta.len() == data.len() as u64 {
-            if fs::read(path).is_ok_and(|old| old == data) {
-                return Ok(false);
-            }
-        }
+    if let Ok(meta) = fs::metadata(path)
+        && meta.permissions().mode() & 0o777 == mode
+        && meta.len() == data.len() as u64
+        && fs::read(path).is_ok_and(|old| old == data)
+    {
+        return Ok(false);
     }
     write_atomic(path, data, mode)?;
     Ok(true)

@@ -168,7 +168,8 @@ fn failures_are_clear_and_lose_nothing() {
     let port = lab.var("KNOT_PORT").to_string();
     let pebble = lab.var("PEBBLE_URL").to_string();
 
-    let cases: Vec<(&str, Box<dyn Fn(String) -> String>, &str)> = vec![
+    type Edit = Box<dyn Fn(String) -> String>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "unreachable CA",
             Box::new(move |t: String| t.replace(&pebble, "https://127.0.0.1:9/dir")),

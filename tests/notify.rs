@@ -6,91 +6,20 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
+use common::httpd::{Request, Response, Server};
 use common::{TempDir, text, wancert};
 
 const BOT_TOKEN: &str = "123456:SECRET-bot-token_x";
 const HOOK_AUTH: &str = "Bearer hook-secret-value";
 
-#[derive(Debug, Clone)]
-struct Req {
-    method: String,
-    path: String,
-    headers: HashMap<String, String>,
-    body: String,
-}
-
-impl Req {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-}
-
-/// An HTTP/1.1 receiver on 127.0.0.1 that records every request and answers
-/// with `answer(path)` (status, body). It lives as long as the test process.
-fn receiver(answer: fn(&str) -> (u16, &'static str)) -> (u16, Arc<Mutex<Vec<Req>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut r = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if r.read_line(&mut line).is_err() || line.is_empty() {
-                continue;
-            }
-            let mut parts = line.split_whitespace();
-            let (method, path) = (
-                parts.next().unwrap_or("").to_string(),
-                parts.next().unwrap_or("").to_string(),
-            );
-            let mut headers = HashMap::new();
-            loop {
-                let mut h = String::new();
-                r.read_line(&mut h).unwrap();
-                let h = h.trim_end();
-                if h.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.split_once(':') {
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                }
-            }
-            let len: usize = headers
-                .get("content-length")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; len];
-            r.read_exact(&mut body).unwrap();
-            let (status, reply) = answer(&path);
-            log.lock().unwrap().push(Req {
-                method,
-                path,
-                headers,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
-        }
-    });
-    (port, seen)
-}
-
-fn all_ok(path: &str) -> (u16, &'static str) {
-    if path.contains("/sendMessage") {
-        (200, r#"{"ok":true,"result":{}}"#)
+fn all_ok(r: &Request) -> Response {
+    if r.path().ends_with("/sendMessage") {
+        Response::json(200, serde_json::json!({"ok": true, "result": {}}))
     } else {
-        (200, "{}")
+        Response::json(200, serde_json::json!({}))
     }
 }
 
@@ -158,7 +87,8 @@ config cert 'nas'
 #[test]
 fn failures_and_expiry_are_told_once_to_every_notifier() {
     let tmp = TempDir::new("notify");
-    let (port, seen) = receiver(all_ok);
+    let server = Server::start(all_ok);
+    let port = server.port;
     expiring_cert(&tmp.path().join("state"));
     let env_log = tmp.path().join("events.txt");
     let script = tmp.path().join("hook.sh");
@@ -209,11 +139,11 @@ config notify 'renewals_only'
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let output = text(&out);
     assert!(output.contains("notify bot: sent"), "{output}");
-    let reqs = seen.lock().unwrap().clone();
+    let reqs = server.requests();
 
-    let hooks: Vec<&Req> = reqs
+    let hooks: Vec<&Request> = reqs
         .iter()
-        .filter(|r| r.path.starts_with("/hook/"))
+        .filter(|r| r.path().starts_with("/hook/"))
         .collect();
     assert_eq!(hooks.len(), 2, "{reqs:#?}");
     let events: Vec<String> = hooks
@@ -223,9 +153,13 @@ config notify 'renewals_only'
     assert_eq!(events, ["failed", "expiring"]);
     for h in &hooks {
         assert_eq!(h.method, "POST");
-        assert_eq!(h.path, "/hook/s3cr3tpath");
-        assert_eq!(h.headers["authorization"], HOOK_AUTH);
-        assert!(h.headers["content-type"].starts_with("application/json"));
+        assert_eq!(h.path(), "/hook/s3cr3tpath");
+        assert_eq!(h.header("authorization"), Some(HOOK_AUTH));
+        assert!(
+            h.header("content-type")
+                .unwrap()
+                .starts_with("application/json")
+        );
         let j = h.json();
         assert_eq!(j["cert"], "nas");
         assert_eq!(j["domains"][0], "nas.example.com");
@@ -238,26 +172,37 @@ config notify 'renewals_only'
         "{title}"
     );
     assert!(
-        !reqs.iter().any(|r| r.path == "/renewals"),
+        !reqs.iter().any(|r| r.path() == "/renewals"),
         "a failure went to a renewals-only notifier"
     );
 
-    let ntfy: Vec<&Req> = reqs.iter().filter(|r| r.path == "/wancert_test").collect();
+    let ntfy: Vec<&Request> = reqs
+        .iter()
+        .filter(|r| r.path() == "/wancert_test")
+        .collect();
     assert_eq!(ntfy.len(), 2);
     assert_eq!(ntfy[0].method, "POST");
-    assert_eq!(ntfy[0].headers["priority"], "high");
-    assert_eq!(ntfy[1].headers["priority"], "urgent");
-    assert_eq!(ntfy[0].headers["authorization"], "Bearer tk_ntfy_secret");
-    assert!(ntfy[0].headers["title"].contains("certificate nas could not be renewed"));
-    assert!(ntfy[0].headers["tags"].contains("warning"));
-    assert!(ntfy[0].body.starts_with("nas.example.com\n"));
+    assert_eq!(ntfy[0].header("priority").unwrap(), "high");
+    assert_eq!(ntfy[1].header("priority").unwrap(), "urgent");
+    assert_eq!(
+        ntfy[0].header("authorization").unwrap(),
+        "Bearer tk_ntfy_secret"
+    );
+    assert!(
+        ntfy[0]
+            .header("title")
+            .unwrap()
+            .contains("certificate nas could not be renewed")
+    );
+    assert!(ntfy[0].header("tags").unwrap().contains("warning"));
+    assert!(ntfy[0].text().starts_with("nas.example.com\n"));
 
-    let tg: Vec<&Req> = reqs
+    let tg: Vec<&Request> = reqs
         .iter()
-        .filter(|r| r.path.contains("sendMessage"))
+        .filter(|r| r.path().contains("sendMessage"))
         .collect();
     assert_eq!(tg.len(), 2);
-    assert_eq!(tg[0].path, format!("/bot{BOT_TOKEN}/sendMessage"));
+    assert_eq!(tg[0].path(), format!("/bot{BOT_TOKEN}/sendMessage"));
     let j = tg[0].json();
     assert_eq!(j["chat_id"], 42);
     assert!(j["text"].as_str().unwrap().contains("nas.example.com"));
@@ -293,7 +238,7 @@ config notify 'renewals_only'
     let out = wancert(&["--config", &conf, "run"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert_eq!(
-        seen.lock().unwrap().len(),
+        server.requests().len(),
         reqs.len(),
         "a second notification inside notify_interval"
     );
@@ -315,18 +260,19 @@ config notify 'renewals_only'
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let out = wancert(&["--config", &conf, "run"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert_eq!(seen.lock().unwrap().len(), 2 * reqs.len());
+    assert_eq!(server.requests().len(), 2 * reqs.len());
 }
 
 #[test]
 fn undelivered_events_are_tried_again_and_errors_hide_the_token() {
     let tmp = TempDir::new("notify-refused");
-    let (port, seen) = receiver(|_| {
-        (
+    let server = Server::start(|_| {
+        Response::json(
             401,
-            r#"{"ok":false,"error_code":401,"description":"Unauthorized"}"#,
+            serde_json::json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
         )
     });
+    let port = server.port;
     let conf = config(
         tmp.path(),
         &format!(
@@ -349,9 +295,9 @@ fn undelivered_events_are_tried_again_and_errors_hide_the_token() {
         assert!(output.contains("check option bot_token"), "{output}");
         assert!(!output.contains(BOT_TOKEN), "the token leaked: {output}");
         // Nothing installed: only the failure, and it was never delivered.
-        assert_eq!(seen.lock().unwrap().len(), round);
+        assert_eq!(server.requests().len(), round);
     }
-    assert_eq!(seen.lock().unwrap()[0].json()["chat_id"], "@mychannel");
+    assert_eq!(server.requests()[0].json()["chat_id"], "@mychannel");
 }
 
 #[test]

@@ -16,6 +16,7 @@ command -v cc >/dev/null || need+=(gcc)
 command -v busybox >/dev/null || need+=(busybox)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v node >/dev/null || need+=(nodejs)
+[ -x /usr/bin/time ] || need+=(time)  # the benchmark's peak RSS
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo

@@ -377,9 +377,12 @@ mod tests {
         }
     }
 
+    /// Answers a request from its URL and its number in the sequence.
+    type Script = Box<dyn Fn(&str, u32) -> Response>;
+
     /// Answers from a script, by URL; counts requests.
     struct Scripted {
-        answer: Box<dyn Fn(&str, u32) -> Response>,
+        answer: Script,
         calls: Cell<u32>,
     }
 

@@ -42,10 +42,10 @@ fn build<'a>(s: &PluginSection, http: &'a dyn Http) -> Result<Box<dyn Notifier +
     Ok(Box::new(Ntfy {
         http,
         url: format!("{}/{topic}", server.trim_end_matches('/')),
-        token: s
-            .optional("token")
-            .filter(|t| !t.is_empty())
-            .map(String::from),
+        token: match (s.optional("token"), s.optional("token_file")) {
+            (None | Some(""), None) => None,
+            _ => Some(s.secret("token")?),
+        },
     }))
 }
 

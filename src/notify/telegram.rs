@@ -27,7 +27,7 @@ fn build<'a>(s: &PluginSection, http: &'a dyn Http) -> Result<Box<dyn Notifier +
         Some(_) => super::url_option(s, "api_url")?,
         None => "https://api.telegram.org",
     };
-    let token = s.required("bot_token")?;
+    let token = s.secret("bot_token")?;
     // The form BotFather hands out: digits, a colon, then letters, digits, - and _.
     let well_formed = token.split_once(':').is_some_and(|(id, key)| {
         !id.is_empty()
@@ -58,7 +58,7 @@ fn build<'a>(s: &PluginSection, http: &'a dyn Http) -> Result<Box<dyn Notifier +
     Ok(Box::new(Telegram {
         http,
         api: api.trim_end_matches('/').to_string(),
-        token: token.to_string(),
+        token,
         chat_id,
     }))
 }

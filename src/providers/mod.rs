@@ -9,6 +9,7 @@ use crate::config::PluginSection;
 use crate::http::Http;
 use crate::{Error, Result};
 
+pub mod rest;
 pub mod rfc2136;
 
 pub trait DnsProvider {

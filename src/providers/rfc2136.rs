@@ -52,7 +52,7 @@ fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvid
     Name::parse(name)
         .map_err(|e| section.error("tsig_name", &format!("option 'tsig_name': {e}")))?;
     // The error must not echo the secret: config errors end up in logs.
-    let key = Key::new(name, algorithm, section.required("tsig_secret")?).map_err(|_| {
+    let key = Key::new(name, algorithm, &section.secret("tsig_secret")?).map_err(|_| {
         section.error(
             "tsig_secret",
             "option 'tsig_secret' is not valid base64: copy the secret from the server's key file",
@@ -107,10 +107,10 @@ impl Rfc2136<'_> {
         if let Some(z) = &self.zone {
             return Ok(z.clone());
         }
-        if let Some((n, z)) = &self.found {
-            if n == name {
-                return Ok(z.clone());
-            }
+        if let Some((n, z)) = &self.found
+            && n == name
+        {
+            return Ok(z.clone());
         }
         // Not recursive: the zone that matters is the one `server` holds.
         let zone = dns::find_zone(name, |n| net::query(addr, n, rtype::SOA, false, TIMEOUT)).map_err(|e| {

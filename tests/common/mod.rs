@@ -98,7 +98,7 @@ impl Lab {
     pub fn txt(&self, name: &str) -> Vec<String> {
         let out = Command::new("kdig")
             .args([
-                &format!("@127.0.0.1"),
+                "@127.0.0.1",
                 "-p",
                 self.var("KNOT_PORT"),
                 "+short",
@@ -128,6 +128,7 @@ impl Drop for Lab {
 pub fn wancert(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wancert"))
         .args(args)
+        .env("WANCERT_LOG", "stderr")
         .output()
         .unwrap()
 }
@@ -139,3 +140,5 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+pub mod httpd;
