@@ -27,7 +27,7 @@ files=openwrt/wancert/files
 luci=openwrt/luci-app-wancert
 
 echo "== router shell scripts: busybox ash -n, shellcheck -s sh"
-for f in $files/wancert.init $files/wancert.hotplug tests/openwrt/rc.common; do
+for f in $files/wancert.init $files/wancert.hotplug openwrt/ipk/*.postinst openwrt/ipk/*.prerm tests/openwrt/rc.common; do
     check "busybox ash -n $f" busybox ash -n "$f"
     check "shellcheck -s sh $f" shellcheck -s sh "$f"
 done
