@@ -19,9 +19,9 @@
 # rustup downloads), so std is built from source (-Zbuild-std) with Debian's
 # rustc-web and rust-web-src, linked by Debian's musl-gcc wrapper around each
 # cross gcc. The `openwrt` profile (panic=abort, size settings) is used. std
-# asks for -lunwind; with panic=abort nothing of it is reached once LTO has
-# dropped the unwinding code, so an empty archive stands in for it (the link
-# fails loudly if that ever changes).
+# asks for -lunwind, which Debian lacks for musl: with panic=abort only the
+# backtrace printer calls it, and openwrt/ipk/unwind_stub.c stands in (a
+# panic aborts with its message and an empty backtrace).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -91,7 +91,11 @@ build() {
     var=$(echo "$target" | tr 'a-z-' 'A-Z_')
     shim=$root/target/ipk/shim-$fam
     mkdir -p "$shim"
-    [ -f "$shim/libunwind.a" ] || "$triple-ar" rc "$shim/libunwind.a"
+    if [ ! -f "$shim/libunwind.a" ] || [ "$root/openwrt/ipk/unwind_stub.c" -nt "$shim/libunwind.a" ]; then
+        "$wrapper" -Os -Wall -Wextra -Werror -c "$root/openwrt/ipk/unwind_stub.c" -o "$shim/unwind_stub.o"
+        rm -f "$shim/libunwind.a"
+        "$triple-ar" rcs "$shim/libunwind.a" "$shim/unwind_stub.o"
+    fi
     local flags="-C target-feature=+crt-static -C link-self-contained=no -L native=$shim"
     # Debian's mipsel musl is hard-float (OpenWrt's is soft-float): the static
     # binary brings its own libc, and the kernel emulates the FPU if needed.
