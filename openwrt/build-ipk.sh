@@ -15,12 +15,12 @@
 #   WANCERT_BIN_<FAMILY>=FILE   package FILE instead of building (tests)
 #   WANCERT_DIST=DIR            output directory (default dist/)
 #
-# How the binaries are built: the musl targets have no prebuilt std here (no
-# rustup downloads), so std is built from source (-Zbuild-std) with Debian's
-# rustc-web and rust-web-src, linked by Debian's musl-gcc wrapper around each
-# cross gcc. The `openwrt` profile (panic=abort, size settings) is used. std
-# asks for -lunwind, which Debian lacks for musl: with panic=abort only the
-# backtrace printer calls it, and openwrt/ipk/unwind_stub.c stands in.
+# How the binaries are built: tests/mips.sh's way, for each family. The musl
+# targets have no prebuilt std here (no rustup downloads), so std is built
+# from source (-Zbuild-std) with Debian's rustc-web and rust-web-src, linked
+# by Debian's musl-gcc wrapper around each cross gcc, with the cross gcc's
+# libgcc_eh.a plus tests/mips/dl_find_object.c standing in for libunwind.
+# The `openwrt` profile (panic=abort, size settings) is used.
 #
 # Size: the budget is 1.5 MB for the stripped binary. On mipsel the plain
 # openwrt profile gives 2.04 MB; std built with optimize_for_size, panics
@@ -96,10 +96,15 @@ build() {
     var=$(echo "$target" | tr 'a-z-' 'A-Z_')
     shim=$root/target/ipk/shim-$fam
     mkdir -p "$shim"
-    if [ ! -f "$shim/libunwind.a" ] || [ "$root/openwrt/ipk/unwind_stub.c" -nt "$shim/libunwind.a" ]; then
-        "$wrapper" -Os -Wall -Wextra -Werror -c "$root/openwrt/ipk/unwind_stub.c" -o "$shim/unwind_stub.o"
-        rm -f "$shim/libunwind.a"
-        "$triple-ar" rcs "$shim/libunwind.a" "$shim/unwind_stub.o"
+    local src=$root/tests/mips/dl_find_object.c eh
+    eh=$("$triple-gcc" -print-file-name=libgcc_eh.a)
+    [ -f "$eh" ] || die "no libgcc_eh.a from $triple-gcc"
+    if [ ! -f "$shim/libunwind.a" ] || [ "$src" -nt "$shim/libunwind.a" ]; then
+        "$wrapper" -O2 -Wall -Wextra -c "$src" -o "$shim/dl_find_object.o"
+        cp "$eh" "$shim/libunwind.a.tmp"
+        "$triple-ar" rs "$shim/libunwind.a.tmp" "$shim/dl_find_object.o" 2>/dev/null
+        mv "$shim/libunwind.a.tmp" "$shim/libunwind.a"
+        touch "$root/src/main.rs" # cargo does not see a native library change: relink
     fi
     local features=+crt-static
     # Debian's mipsel musl is hard-float (OpenWrt's is soft-float): the static
