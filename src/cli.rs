@@ -157,7 +157,10 @@ fn dispatch(args: &Args) -> Result<i32> {
         Command::Renew { force, name } => {
             return pass(
                 &config::load(&args.config)?,
-                Options { force: *force },
+                Options {
+                    force: *force,
+                    manual: true,
+                },
                 name.as_deref(),
                 true,
             );
