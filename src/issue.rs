@@ -178,7 +178,7 @@ pub fn issue(
     }
 
     let validated = validate(client, dns.as_deref_mut(), global, cert, &pending, clock);
-    if let Some(dns) = dns.as_deref_mut() {
+    if let Some(dns) = dns {
         let published = pending.iter().filter_map(|p| p.txt.as_ref());
         for (fqdn, value) in published.chain(stale.iter()) {
             if let Err(e) = dns.remove_txt(fqdn, value) {

@@ -342,6 +342,10 @@ impl<'a> Session<'a> {
         let mut dns = self.provider(cert)?;
         let (http, clock, config) = (self.http, self.clock, self.config);
         let global = &config.global;
+        if crate::manage::new_key_path(&global.state_dir).exists() {
+            crate::manage::finish_rollover(config, http, clock, cert.server(global))?;
+            self.account = None;
+        }
         let account = self.account()?;
         let mut client = Client::new(http, clock, account, cert.server(global))?;
         client.account(global.email.as_deref(), eab(config)?.as_ref())?;

@@ -98,29 +98,15 @@ impl<'a> Client<'a> {
     /// differs from `email` is updated (§7.3.2). Returns the account URL.
     pub fn account(&mut self, email: Option<&str>, eab: Option<&Eab>) -> Result<String> {
         let contact: Vec<String> = email.iter().map(|e| format!("mailto:{e}")).collect();
-        let url = self.directory.new_account.clone();
-        let existing = serde_json::json!({ "onlyReturnExisting": true });
-        match self.post(&url, Some(&existing), "looking up the account") {
-            Ok(resp) => {
-                let kid = self.location(&resp, "looking up the account")?;
-                self.kid = Some(kid.clone());
-                let account: Account = parse_json(&resp.body, &url, "account")?;
-                if account.status != "valid" {
-                    return Err(Error::other(format!(
-                        "the ACME account {kid} is {}: it cannot be used again; move {} aside to start a new account",
-                        account.status, "state_dir/account.key"
-                    )));
-                }
-                if account.contact != contact {
-                    let update = serde_json::json!({ "contact": contact });
-                    self.post(&kid, Some(&update), "updating the account's contact")?;
-                    log::info!("updated the account's contact to {contact:?}");
-                }
-                return Ok(kid);
+        if let Some((kid, account)) = self.find_account()? {
+            if account.contact != contact {
+                let update = serde_json::json!({ "contact": contact });
+                self.post(&kid, Some(&update), "updating the account's contact")?;
+                log::info!("updated the account's contact to {contact:?}");
             }
-            Err(Error::Acme { problem, .. }) if problem.short() == "accountDoesNotExist" => {}
-            Err(e) => return Err(e),
+            return Ok(kid);
         }
+        let url = self.directory.new_account.clone();
         let mut payload = serde_json::json!({ "termsOfServiceAgreed": true, "contact": contact });
         let required = self
             .directory
@@ -146,6 +132,31 @@ impl<'a> Client<'a> {
         log::info!("created the ACME account {kid}");
         self.kid = Some(kid.clone());
         Ok(kid)
+    }
+
+    /// The account of our key, if the CA has one (RFC 8555 §7.3.1,
+    /// `onlyReturnExisting`): its URL and object. An account that is no
+    /// longer valid is an error saying what to do.
+    pub fn find_account(&mut self) -> Result<Option<(String, Account)>> {
+        let url = self.directory.new_account.clone();
+        let existing = serde_json::json!({ "onlyReturnExisting": true });
+        let resp = match self.post(&url, Some(&existing), "looking up the account") {
+            Ok(resp) => resp,
+            Err(Error::Acme { problem, .. }) if problem.short() == "accountDoesNotExist" => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let kid = self.location(&resp, "looking up the account")?;
+        let account: Account = parse_json(&resp.body, &url, "account")?;
+        if account.status != "valid" {
+            return Err(Error::other(format!(
+                "the ACME account {kid} is {}: move state_dir/account.key aside to start a new account",
+                account.status
+            )));
+        }
+        self.kid = Some(kid.clone());
+        Ok(Some((kid, account)))
     }
 
     /// Deactivate the account (RFC 8555 §7.3.6). It cannot be used again.
