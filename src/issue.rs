@@ -186,7 +186,15 @@ pub fn issue(
             }
         }
     }
-    validated?;
+    if let Err(e) = validated {
+        // The CA refused: the order is dead, and the next attempt (after
+        // the back-off) places a new one. A timeout or a network error
+        // keeps it for the next run to resume.
+        if matches!(e, Error::Acme { .. }) {
+            store::remove(order_path)?;
+        }
+        return Err(e);
+    }
 
     let deadline = clock.now() + ISSUANCE_TIMEOUT;
     let order = if order.status == OrderStatus::Pending {

@@ -22,8 +22,12 @@ pub enum Due {
     Revoked,
     /// Renewal was asked for.
     Forced,
+    /// A run was cut off with an order in flight: finish it.
+    Interrupted,
     /// Inside the renewal window.
     Expiring { not_after: i64 },
+    /// The moment chosen in the CA's ARI window (RFC 9773) has come.
+    Suggested { at: i64 },
     /// Fresh; renew from `renew_at`.
     NotYet { renew_at: i64 },
     /// Due, but an earlier attempt failed: wait until `retry_at`.
@@ -51,6 +55,8 @@ pub struct Inputs {
     pub force: bool,
     /// A manual `renew`: the back-off does not hold it back.
     pub manual: bool,
+    /// An interrupted run left an order in flight.
+    pub in_flight: bool,
 }
 
 /// The moment to renew without ARI: when a third of the lifetime remains
@@ -103,6 +109,10 @@ pub fn decide(installed: Option<&CertInfo>, domains: &[String], now: i64, inputs
                 return Due::Forced;
             } else if inputs.revoked {
                 Due::Revoked
+            } else if inputs.in_flight {
+                Due::Interrupted
+            } else if now >= at && inputs.ari_renew_at == Some(at) {
+                Due::Suggested { at }
             } else if now >= at {
                 Due::Expiring {
                     not_after: info.not_after,
@@ -170,6 +180,11 @@ mod tests {
             ..plain()
         };
         assert_eq!(decide(Some(&c), &names, 0, &revoked), Due::Revoked);
+        let in_flight = Inputs {
+            in_flight: true,
+            ..plain()
+        };
+        assert_eq!(decide(Some(&c), &names, 0, &in_flight), Due::Interrupted);
     }
 
     #[test]
@@ -184,7 +199,10 @@ mod tests {
         // The CA suggests later than the fallback (day 60): its choice holds.
         assert_eq!(renew_at(&c, &ari(70 * 86400, None)), 70 * 86400);
         // An incident: the CA moves the window into the past; due now.
-        assert!(decide(Some(&c), &names, 5 * 86400, &ari(86400, None)).is_due());
+        assert_eq!(
+            decide(Some(&c), &names, 5 * 86400, &ari(86400, None)),
+            Due::Suggested { at: 86400 }
+        );
         // renew_days 30 (day 60) is earlier than the CA's day 70.
         assert_eq!(renew_at(&c, &ari(70 * 86400, Some(30))), 60 * 86400);
         assert_eq!(renew_at(&c, &ari(50 * 86400, Some(30))), 50 * 86400);

@@ -49,7 +49,7 @@ pub fn inputs(
     cert: &CertConf,
     run: &CertRun,
     installed: Option<&der::CertInfo>,
-    revoked: bool,
+    files: &CertFiles,
     opts: Options,
 ) -> Inputs {
     let id = installed.and_then(ari_id);
@@ -62,9 +62,10 @@ pub fn inputs(
         renew_days: cert.renew_days,
         ari_renew_at: ari,
         retry_at: run.retry_at,
-        revoked,
+        revoked: installed.is_some_and(|i| files.is_revoked(i)),
         force: opts.force,
         manual: opts.manual,
+        in_flight: files.order.exists(),
     }
 }
 
@@ -210,8 +211,7 @@ impl<'a> Session<'a> {
         if let Some(info) = info {
             self.check_ari(cert, info, now, record);
         }
-        let revoked = info.is_some_and(|i| files.is_revoked(i));
-        let inputs = inputs(cert, record, info, revoked, opts);
+        let inputs = inputs(cert, record, info, &files, opts);
         let due = renewal::decide(info, &cert.domains, now, &inputs);
         let outcome = match due {
             Due::NotYet { renew_at } => {
@@ -352,7 +352,9 @@ impl<'a> Session<'a> {
         // RFC 9773 §5: name the certificate this one replaces, when the CA
         // has ARI and the names are the same.
         let replaces = match due {
-            Due::Expiring { .. } | Due::Forced if client.directory.renewal_info.is_some() => {
+            Due::Expiring { .. } | Due::Suggested { .. } | Due::Forced | Due::Interrupted
+                if client.directory.renewal_info.is_some() =>
+            {
                 installed.and_then(ari_id)
             }
             _ => None,
@@ -481,11 +483,16 @@ fn describe(due: &Due) -> String {
         Due::NamesChanged => "the configured names changed: issuing".into(),
         Due::Forced => "renewal forced".into(),
         Due::Revoked => "the certificate was revoked: replacing it".into(),
+        Due::Interrupted => "an interrupted run left an order in flight: finishing it".into(),
         Due::BackingOff { retry_at } => format!(
             "due; after a failure, the next attempt is at {}",
             der::rfc3339(*retry_at)
         ),
         Due::Expiring { not_after } => format!("expires {}: renewing", der::rfc3339(*not_after)),
+        Due::Suggested { at } => format!(
+            "the moment chosen in the CA's renewal window ({}) has come: renewing",
+            der::rfc3339(*at)
+        ),
         Due::NotYet { renew_at } => format!("fresh until {}", der::rfc3339(*renew_at)),
     }
 }
@@ -497,8 +504,7 @@ pub fn plan(config: &Config, cert: &CertConf, now: i64) -> Result<String> {
     let info = installed.as_ref().map(|(_, i)| i);
     let runs = RunState::load(&config.global.run_dir);
     let run = runs.certs.get(&cert.name).cloned().unwrap_or_default();
-    let revoked = info.is_some_and(|i| files.is_revoked(i));
-    let inputs = inputs(cert, &run, info, revoked, Options::default());
+    let inputs = inputs(cert, &run, info, &files, Options::default());
     Ok(describe(&renewal::decide(
         info,
         &cert.domains,

@@ -180,7 +180,7 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             .collect();
         let path = |p: &Path| Some(p.display().to_string());
         let revoked = installed.as_ref().is_some_and(|i| files.is_revoked(i));
-        let inputs = run::inputs(cert, &run, installed.as_ref(), revoked, Default::default());
+        let inputs = run::inputs(cert, &run, installed.as_ref(), &files, Default::default());
         let ari = run
             .ari
             .as_ref()
