@@ -770,4 +770,212 @@ mod tests {
         );
         assert_eq!(retry_after("soon", now), None);
     }
+
+    /// Records every request's URL and decoded JWS payload.
+    struct Recorder {
+        answer: Script,
+        seen: RefCell<Vec<(String, serde_json::Value)>>,
+    }
+
+    impl Http for Recorder {
+        fn send(&self, req: &Request<'_>) -> Result<Response> {
+            let payload = req
+                .body
+                .and_then(|(_, b)| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .and_then(|jws| {
+                    let p = b64::decode(jws["payload"].as_str()?)?;
+                    serde_json::from_slice(&p).ok()
+                })
+                .unwrap_or(serde_json::Value::Null);
+            self.seen.borrow_mut().push((req.url.to_string(), payload));
+            let n = self.seen.borrow().len() as u32;
+            Ok((self.answer)(req.url, n))
+        }
+    }
+
+    fn recorder(answer: impl Fn(&str, u32) -> Response + 'static) -> Recorder {
+        Recorder {
+            answer: Box::new(answer),
+            seen: RefCell::new(Vec::new()),
+        }
+    }
+
+    const FULL_DIRECTORY: &str = r#"{"newNonce":"https://ca/nonce","newAccount":"https://ca/acct","newOrder":"https://ca/order",
+        "renewalInfo":"https://ca/ari/","keyChange":"https://ca/key-change","revokeCert":"https://ca/revoke",
+        "meta":{"profiles":{"classic":"90 days","shortlived":"6 days"},"externalAccountRequired":true}}"#;
+
+    const ORDER: &str =
+        r#"{"status":"pending","identifiers":[],"authorizations":[],"finalize":"https://ca/fin"}"#;
+
+    // draft-ietf-acme-profiles §4 and RFC 9773 §5: the order names its
+    // profile and the certificate it replaces; `alreadyReplaced` is retried
+    // once without `replaces`.
+    #[test]
+    fn new_order_carries_profile_and_replaces() {
+        let http = recorder(|url, n| match url {
+            "https://ca/dir" => json(200, FULL_DIRECTORY),
+            "https://ca/order" if n == 3 => json(
+                409,
+                r#"{"type":"urn:ietf:params:acme:error:alreadyReplaced","detail":"replaced"}"#,
+            ),
+            _ => json(201, ORDER),
+        });
+        let clock = FakeClock::at(0);
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        client.set_kid("https://ca/acct/1".into());
+        let domains = vec!["a.example".to_string()];
+        let (url, _) = client
+            .new_order(
+                &domains,
+                Some("shortlived"),
+                Some("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"),
+            )
+            .unwrap();
+        assert_eq!(url, "https://ca/x");
+        let seen = http.seen.borrow();
+        let orders: Vec<&serde_json::Value> = seen
+            .iter()
+            .filter(|(u, _)| u == "https://ca/order")
+            .map(|(_, p)| p)
+            .collect();
+        assert_eq!(
+            *orders[0],
+            serde_json::json!({"identifiers":[{"type":"dns","value":"a.example"}],
+                "profile":"shortlived","replaces":"aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"})
+        );
+        assert_eq!(
+            *orders[1],
+            serde_json::json!({"identifiers":[{"type":"dns","value":"a.example"}],"profile":"shortlived"})
+        );
+        drop(seen);
+        let err = client
+            .new_order(&domains, Some("longlived"), None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "the CA at https://ca/dir offers no profile 'longlived': set option profile to one it offers: classic (90 days), shortlived (6 days)"
+        );
+    }
+
+    // RFC 9773 §4.1: a plain GET of renewalInfo/certID (one slash), with
+    // Retry-After passed on; a CA without ARI is asked nothing.
+    #[test]
+    fn renewal_info_is_a_get_with_retry_after() {
+        let http = recorder(|url, _| {
+            match url {
+            "https://ca/dir" => json(200, FULL_DIRECTORY),
+            "https://ca/ari/aa.bb" => Response {
+                status: 200,
+                headers: vec![("retry-after".into(), "21600".into())],
+                body: br#"{"suggestedWindow":{"start":"2025-01-02T04:00:00Z","end":"2025-01-03T04:00:00Z"},"explanationURL":"https://ca/why"}"#.to_vec(),
+            },
+            _ => json(404, "{}"),
+        }
+        });
+        let clock = FakeClock::at(0);
+        let client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let (info, retry) = client.renewal_info("aa.bb").unwrap().unwrap();
+        assert_eq!(retry, Some(21600));
+        assert_eq!(info.explanation_url.as_deref(), Some("https://ca/why"));
+        assert_eq!(info.suggested_window.start, "2025-01-02T04:00:00Z");
+
+        let plain = server(|_, _| json(200, DIRECTORY));
+        let client = Client::new(&plain, &clock, &FakeKey, "https://ca/dir").unwrap();
+        assert!(client.renewal_info("aa.bb").unwrap().is_none());
+        assert_eq!(plain.calls.get(), 1, "only the directory");
+    }
+
+    // RFC 8555 §7.3.1 and §7.3.4: an unknown key is registered with the
+    // binding; a CA that requires one and gets none says which options to set.
+    #[test]
+    fn account_lookup_then_registration_with_eab() {
+        let http = recorder(|url, n| match (url, n) {
+            ("https://ca/dir", _) => json(200, FULL_DIRECTORY),
+            ("https://ca/acct", 3) => json(
+                400,
+                r#"{"type":"urn:ietf:params:acme:error:accountDoesNotExist","detail":"no"}"#,
+            ),
+            _ => json(201, r#"{"status":"valid"}"#),
+        });
+        let clock = FakeClock::at(0);
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let eab = Eab {
+            kid: "kid-7".into(),
+            hmac_key: vec![1; 32],
+        };
+        client.account(Some("a@b.example"), Some(&eab)).unwrap();
+        let seen = http.seen.borrow();
+        assert_eq!(seen[2].1, serde_json::json!({"onlyReturnExisting": true}));
+        let reg = &seen[3].1;
+        assert_eq!(reg["termsOfServiceAgreed"], true);
+        assert_eq!(reg["contact"], serde_json::json!(["mailto:a@b.example"]));
+        let binding = &reg["externalAccountBinding"];
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64::decode(binding["protected"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(
+            header,
+            serde_json::json!({"alg":"HS256","kid":"kid-7","url":"https://ca/acct"})
+        );
+        drop(seen);
+
+        let http = server(|url, _| match url {
+            "https://ca/dir" => json(200, FULL_DIRECTORY),
+            _ => json(
+                400,
+                r#"{"type":"urn:ietf:params:acme:error:accountDoesNotExist","detail":"no"}"#,
+            ),
+        });
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let err = client.account(None, None).unwrap_err().to_string();
+        assert!(
+            err.contains("option eab_kid and option eab_hmac_key"),
+            "{err}"
+        );
+    }
+
+    // RFC 8555 §7.3.5: the key change posts the inner JWS, signed by the new
+    // key, as the payload of the outer one.
+    #[test]
+    fn key_change_nests_the_new_keys_jws() {
+        let http = recorder(|url, _| match url {
+            "https://ca/dir" => json(200, FULL_DIRECTORY),
+            _ => json(200, "{}"),
+        });
+        let clock = FakeClock::at(0);
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        client.set_kid("https://ca/acct/1".into());
+        struct NewKey;
+        impl Signer for NewKey {
+            fn alg(&self) -> &'static str {
+                "ES384"
+            }
+            fn jwk(&self) -> Jwk {
+                Jwk {
+                    crv: "P-384",
+                    kty: "EC",
+                    x: "nx".into(),
+                    y: "ny".into(),
+                }
+            }
+            fn sign(&self, _: &[u8]) -> Result<Vec<u8>> {
+                Ok(vec![1; 96])
+            }
+        }
+        client.key_change(&NewKey).unwrap();
+        let seen = http.seen.borrow();
+        let (url, inner) = seen.last().unwrap();
+        assert_eq!(url, "https://ca/key-change");
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64::decode(inner["protected"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(header["jwk"]["crv"], "P-384");
+        assert_eq!(header["url"], "https://ca/key-change");
+        let payload: serde_json::Value =
+            serde_json::from_slice(&b64::decode(inner["payload"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(payload["account"], "https://ca/acct/1");
+        assert_eq!(payload["oldKey"]["x"], "x");
+    }
 }
