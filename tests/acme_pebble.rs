@@ -286,3 +286,24 @@ fn cname_delegation_needs_a_key_for_the_throwaway_zone_only() {
         lab.txt(&alias)
     );
 }
+
+/// RSA certificate keys, for old clients (a build with the `rsa` feature:
+/// `cargo test --features rsa --test acme_pebble rsa`, which tests/run.sh runs).
+#[cfg(feature = "rsa")]
+#[test]
+fn rsa_certificate_key() {
+    let lab = Lab::up("rsa");
+    let config = lab.config_with("rsa.conf", "\toption key_type 'rsa3072'\n");
+    ok(&config, &["run"]);
+    let fullchain = lab.state().join("certs/demo/fullchain.pem");
+    let cert = openssl_text(&["x509", "-noout", "-text", "-in"], &fullchain);
+    assert!(
+        cert.contains("rsaEncryption") && cert.contains("(3072 bit)"),
+        "{cert}"
+    );
+    let key = openssl_text(
+        &["pkey", "-noout", "-text", "-in"],
+        &lab.state().join("certs/demo/key.pem"),
+    );
+    assert!(key.contains("3072 bit"), "{key}");
+}
