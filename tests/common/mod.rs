@@ -151,6 +151,7 @@ pub fn wancert(args: &[&str]) -> Output {
 pub fn wancert_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wancert"))
         .args(args)
+        .env("WANCERT_LOG", "stderr")
         .envs(env.iter().copied())
         .output()
         .unwrap()
