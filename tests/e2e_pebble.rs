@@ -2,7 +2,7 @@
 //! external account binding, P-384 keys, account reuse, contact update, key
 //! rollover, revocation, deactivation, and CNAME delegation through a
 //! resolver. pebble 2.4 has no ARI, profiles or dns-persist-01: those are in
-//! `tests/acme_a2c.rs`.
+//! `tests/e2e_a2c.rs`.
 
 mod common;
 
@@ -288,7 +288,7 @@ fn cname_delegation_needs_a_key_for_the_throwaway_zone_only() {
 }
 
 /// RSA certificate keys, for old clients (a build with the `rsa` feature:
-/// `cargo test --features rsa --test acme_pebble rsa`, which tests/run.sh runs).
+/// `cargo test --features rsa --test e2e_pebble rsa`, which tests/run.sh runs).
 #[cfg(feature = "rsa")]
 #[test]
 fn rsa_certificate_key() {
