@@ -364,6 +364,16 @@ fn check(config: &Config) -> Result<i32> {
             cert.domains.join(", "),
             run::plan(config, cert, now)?
         );
+        if let Some(server) = &cert.acme_server {
+            println!("  from {server}");
+        }
+        if cert.challenge != config::ChallengeType::Dns01 {
+            println!(
+                "  by {}: `wancert persist-record {}` prints the record to publish",
+                cert.challenge.name(),
+                cert.name
+            );
+        }
     }
     Ok(0)
 }

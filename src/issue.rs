@@ -35,8 +35,8 @@ const ISSUANCE_TIMEOUT: Duration = Duration::from_secs(180);
 pub const ABORT_ENV: &str = "WANCERT_TEST_ABORT_AT";
 
 /// The order a run started, as kept on flash until its certificate is
-/// installed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// installed. No `Debug`: it holds a private key.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct InFlight {
     /// The order's URL.
     pub url: String,
@@ -89,21 +89,35 @@ pub fn issue(
     let resumed = match InFlight::load(order_path) {
         Some(f) if f.server == server && f.domains == cert.domains => match client.order(&f.url) {
             Ok(o) if o.status != OrderStatus::Invalid => Some((f, o)),
-            other => {
-                let why = match &other {
-                    Ok(_) => "it is invalid".to_string(),
-                    Err(e) => e.to_string(),
-                };
+            Ok(o) => {
                 log::info!(
-                    "{}: dropping the interrupted order {}: {why}",
+                    "{}: dropping the interrupted order {}: it is invalid",
                     cert.name,
                     f.url
                 );
-                if let Ok(o) = other {
-                    cleanup(client, account, dns.as_deref_mut(), cert, &o);
-                }
+                cleanup(client, account, dns.as_deref_mut(), cert, &o);
                 None
             }
+            // The CA no longer has it (expired, deleted): start anew. A 4xx
+            // without a problem document says the same.
+            Err(e @ Error::Acme { .. }) => {
+                log::info!(
+                    "{}: dropping the interrupted order {}: {e}",
+                    cert.name,
+                    f.url
+                );
+                None
+            }
+            Err(Error::Http { msg, .. }) if msg.starts_with("HTTP 4") => {
+                log::info!(
+                    "{}: dropping the interrupted order {}: {msg}",
+                    cert.name,
+                    f.url
+                );
+                None
+            }
+            // The CA cannot be asked now: keep the order for the next run.
+            Err(e) => return Err(e),
         },
         Some(f) => {
             log::info!(

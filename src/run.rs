@@ -245,10 +245,13 @@ impl<'a> Session<'a> {
                         record.failures = record.failures.saturating_add(1);
                         let retry_at = now + renewal::backoff(record.failures);
                         record.retry_at = Some(retry_at);
-                        return Err(Error::other(format!(
-                            "{e} (next attempt at {})",
+                        log::info!(
+                            "{}: {} failed attempt(s) in a row: the next automatic one is at {}",
+                            cert.name,
+                            record.failures,
                             der::rfc3339(retry_at)
-                        )));
+                        );
+                        return Err(e);
                     }
                 }
             }
