@@ -173,11 +173,19 @@ fn renewal_follows_the_ca_window() {
 }
 
 /// dns-persist-01: `persist-record --publish` puts the one standing record
-/// in place; issuance then changes no DNS record.
+/// in place; issuance then changes no DNS record. The certificate names its
+/// own CA (`acme_server` in `config cert`); the global one is unreachable.
 #[test]
 fn dns_persist_01_needs_no_dns_change_at_issuance() {
     let lab = a2c("a2c-persist", &[]);
-    let config = lab.config_with("persist.conf", "\toption challenge 'dns-persist-01'\n");
+    let url = lab.var("ACME_URL").to_string();
+    let config = lab.config_variant("persist.conf", |t| {
+        t.replace(&format!("option acme_server '{url}'"), "option acme_server 'https://127.0.0.1:9/dir'")
+            .replace(
+                "\toption provider 'lab'\n",
+                &format!("\toption provider 'lab'\n\toption challenge 'dns-persist-01'\n\toption acme_server '{url}'\n"),
+            )
+    });
     let printed = ok(&config, &["persist-record", "demo"]);
     let record = "_validation-persist.demo.wancert.test";
     let issuer = lab.var("A2C_ISSUER");
@@ -209,7 +217,9 @@ fn dns_persist_01_needs_no_dns_change_at_issuance() {
     assert!(!log.contains("added TXT"), "{log}");
     assert!(lab.state().join("certs/demo/fullchain.pem").exists());
     assert_eq!(lab.txt(record), published, "the standing record stays");
-    assert_eq!(status(&config)["certs"][0]["challenge"], "dns-persist-01");
+    let st = status(&config);
+    assert_eq!(st["certs"][0]["challenge"], "dns-persist-01");
+    assert_eq!(st["certs"][0]["acme_server"], url.as_str());
 }
 
 /// Revocation with the account key (acme2certifier cannot revoke with the
