@@ -199,4 +199,5 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+pub mod cloud;
 pub mod httpd;
