@@ -27,6 +27,7 @@ pub mod verify;
 
 // Plug-ins: one file per provider or deployer, each in a registry.
 pub mod deploy;
+pub mod notify;
 pub mod providers;
 
 // Orchestration and the command line.
@@ -35,6 +36,7 @@ pub mod error;
 pub mod events;
 pub mod issue;
 pub mod logger;
+pub mod manage;
 pub mod propagation;
 pub mod run;
 pub mod status;

@@ -50,6 +50,37 @@ pub fn run(argv: &[String]) -> Result<String> {
     run_cmd(&Cmd::new(argv))
 }
 
+/// `run`, with `env` added to the program's environment: how values reach a
+/// user's program without ever being spliced into a command line.
+pub fn run_env(argv: &[String], env: &[(&str, &str)]) -> Result<()> {
+    run_cmd(&Cmd {
+        env,
+        ..Cmd::new(argv)
+    })
+    .map(drop)
+}
+
+/// Run `argv` and return all it printed on stdout (`run_cmd` keeps only the
+/// end of the output, for messages); a non-zero exit is an error.
+pub fn output(argv: &[String]) -> Result<String> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(Error::other("empty command"));
+    };
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::other(format!(
+            "{} failed ({}): {}",
+            argv.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Run the command and wait for it. Returns its output. A non-zero exit is an
 /// error that gives the exit code and the last lines of the output; so is a
 /// command still running at the time limit, which is killed.
@@ -198,6 +229,12 @@ mod tests {
         .unwrap();
         assert!(run(&argv(&["/nonexistent/wancert-test"])).is_err());
         assert!(exists("sh") && !exists("/nonexistent/x"));
+        let check = ["sh", "-c", "test \"$WANCERT_X\" = 'a b;$(c)'"].map(String::from);
+        run_env(&check, &[("WANCERT_X", "a b;$(c)")]).unwrap();
+        assert!(run_env(&check, &[("WANCERT_X", "other")]).is_err());
+        let echo = ["sh", "-c", "echo \"$0\"; echo noise >&2", "a b"].map(String::from);
+        assert_eq!(output(&echo).unwrap(), "a b\n");
+        assert!(output(&["false".into()]).is_err());
     }
 
     #[test]

@@ -204,6 +204,11 @@ fn file_deploy_reloads_nginx_and_a_reload_that_does_nothing_is_caught() {
     assert_eq!(d["type"], "file");
     assert_eq!(d["current"], true);
     assert_eq!(d["verify"], "new", "{d}");
+    assert_eq!(d["verified"], true, "{d}");
+    assert!(
+        d["verified_at"].is_string() && d["deployed_at"].is_string(),
+        "{d}"
+    );
     assert_eq!(d["endpoint"], format!("127.0.0.1:{port}"));
     assert!(d.get("last_error").is_none(), "{d}");
 
