@@ -8,8 +8,9 @@ use crate::acme::client::Client;
 use crate::acme::jws::{self, Signer};
 use crate::acme::types::{AuthzStatus, OrderStatus};
 use crate::clock::Clock;
-use crate::config::{CertConf, Global};
-use crate::propagation::{self, Check};
+use crate::config::{CertConf, Propagation};
+use crate::http::Http;
+use crate::propagation;
 use crate::providers::DnsProvider;
 use crate::{Error, Result, keys};
 
@@ -25,13 +26,21 @@ struct Pending {
     authz_url: String,
 }
 
+/// The DNS side of one order: the provider that publishes the TXT values,
+/// and how to wait until they are visible (`Config::propagation` for the
+/// provider's section; `http` carries DoH questions).
+pub struct Dns<'a> {
+    pub provider: &'a mut dyn DnsProvider,
+    pub propagation: &'a Propagation,
+    pub http: &'a dyn Http,
+}
+
 /// Run one order to the end. `key_pem` is the new certificate key. Returns
 /// the PEM chain.
 pub fn issue(
     client: &mut Client<'_>,
     account: &dyn Signer,
-    dns: &mut dyn DnsProvider,
-    global: &Global,
+    dns: Dns<'_>,
     cert: &CertConf,
     key_pem: &str,
     clock: &dyn Clock,
@@ -77,9 +86,14 @@ pub fn issue(
         }
     }
 
-    let validated = validate(client, dns, global, &pending, clock);
+    let Dns {
+        provider,
+        propagation,
+        http,
+    } = dns;
+    let validated = validate(client, provider, propagation, http, &pending, clock);
     for p in &pending {
-        if let Err(e) = dns.remove_txt(&p.fqdn, &p.value) {
+        if let Err(e) = provider.remove_txt(&p.fqdn, &p.value) {
             log::warn!("could not remove the TXT value at {}: {e}", p.fqdn);
         }
     }
@@ -101,7 +115,8 @@ pub fn issue(
 fn validate(
     client: &Client<'_>,
     dns: &mut dyn DnsProvider,
-    global: &Global,
+    check: &Propagation,
+    http: &dyn Http,
     pending: &[Pending],
     clock: &dyn Clock,
 ) -> Result<()> {
@@ -112,11 +127,6 @@ fn validate(
         dns.add_txt(&p.fqdn, &p.value)?;
         log::info!("published TXT at {}", p.fqdn);
     }
-    let check = Check {
-        servers: &global.propagation_servers,
-        timeout: global.propagation_timeout,
-        interval: global.propagation_interval,
-    };
     let mut names: Vec<&str> = pending.iter().map(|p| p.fqdn.as_str()).collect();
     names.sort_unstable();
     names.dedup();
@@ -126,7 +136,7 @@ fn validate(
             .filter(|p| p.fqdn == name)
             .map(|p| p.value.as_str())
             .collect();
-        propagation::wait_for_txt(&check, name, &values, clock)?;
+        propagation::wait_for_txt(check, name, &values, clock, http)?;
     }
     for p in pending {
         client.respond(&p.challenge_url)?;

@@ -191,6 +191,7 @@ impl Session<'_> {
             clock: self.clock,
         };
         let mut dns = providers::build(section, &env)?;
+        let propagation = self.config.propagation(&cert.provider)?;
 
         let mut client = Client::new(self.http, self.clock, account, &global.acme_server)?;
         client.account(global.email.as_deref())?;
@@ -198,8 +199,11 @@ impl Session<'_> {
         let chain = issue::issue(
             &mut client,
             account,
-            dns.as_mut(),
-            global,
+            issue::Dns {
+                provider: dns.as_mut(),
+                propagation: &propagation,
+                http: self.http,
+            },
             cert,
             &key_pem,
             self.clock,

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use wancert::clock::SystemClock;
 use wancert::config::PluginSection;
+use wancert::config::Propagation;
 use wancert::dns::net;
 use wancert::dns::wire::{Name, rcode, rtype};
 use wancert::http::{Http, Request, Response};
-use wancert::propagation::{self, Check};
+use wancert::propagation;
 use wancert::providers::{self, DnsProvider, Env};
 use wancert::uci::{Opt, Section};
 
@@ -181,13 +182,21 @@ fn adds_and_removes_single_txt_values() {
     p.add_txt(AT, "value-two").unwrap();
     assert_eq!(knot.txt(AT), ["value-one", "value-two"]);
 
-    let servers = [format!("127.0.0.1:{}", knot.port())];
-    let check = Check {
-        servers: &servers,
+    let check = Propagation {
+        servers: vec![format!("127.0.0.1:{}", knot.port())],
+        doh_servers: Vec::new(),
         timeout: Duration::from_secs(10),
         interval: Duration::from_millis(200),
+        wait: None,
     };
-    propagation::wait_for_txt(&check, AT, &["value-one", "value-two"], &SystemClock).unwrap();
+    propagation::wait_for_txt(
+        &check,
+        AT,
+        &["value-one", "value-two"],
+        &SystemClock,
+        &NoHttp,
+    )
+    .unwrap();
 
     p.remove_txt(AT, "value-one").unwrap();
     assert_eq!(knot.txt(AT), ["value-two"]);
@@ -209,12 +218,14 @@ fn adds_and_removes_single_txt_values() {
 fn propagation_times_out_naming_the_server_and_the_fix() {
     let knot = Knot::start();
     let servers = [format!("127.0.0.1:{}", knot.port())];
-    let check = Check {
-        servers: &servers,
+    let check = Propagation {
+        servers: servers.to_vec(),
+        doh_servers: Vec::new(),
         timeout: Duration::from_secs(1),
         interval: Duration::from_millis(200),
+        wait: None,
     };
-    let e = propagation::wait_for_txt(&check, AT, &["never-added"], &SystemClock)
+    let e = propagation::wait_for_txt(&check, AT, &["never-added"], &SystemClock, &NoHttp)
         .unwrap_err()
         .to_string();
     assert!(
