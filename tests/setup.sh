@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need on Debian/Ubuntu: the lab's CA
-# (pebble) and DNS server (knot), kdig, openssl and python3. Quick when all
-# is there already.
+# (pebble) and DNS servers (knot, and bind9 for the rfc2136 tests against a
+# second implementation), kdig, openssl and python3. Quick when all is there
+# already.
 set -euo pipefail
 
 need=()
 command -v pebble >/dev/null || need+=(pebble)
 command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
+command -v named >/dev/null || [ -x /usr/sbin/named ] || need+=(bind9)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v cc >/dev/null || need+=(gcc)

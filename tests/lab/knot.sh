@@ -6,21 +6,19 @@
 #   bash tests/lab/knot.sh stop DIR   stop it
 #
 # DIR/knot.env holds KNOT_PORT, KNOT_PID, DNS_ZONE, TSIG_NAME,
-# TSIG_ALGORITHM and TSIG_SECRET as shell KEY=value lines.
+# TSIG_ALGORITHM and TSIG_SECRET (an hmac-sha256 key), TSIG512_NAME and
+# TSIG512_SECRET (an hmac-sha512 key) as shell KEY=value lines. Any loopback
+# address may transfer the zone (for a secondary, see bind.sh); Knot sends
+# no NOTIFY.
 # Needs knotd and kdig (Debian: apt-get install knot knot-dnsutils).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 die() { echo "knot.sh: $*" >&2; exit 1; }
 
 if [ "${1:-}" = stop ]; then
     dir=${2:?usage: knot.sh stop DIR}
-    [ -f "$dir/knot.env" ] || exit 0
-    pid=$(sed -n 's/^KNOT_PID=//p' "$dir/knot.env")
-    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-        # Wait for it to go, so DIR can be removed right after.
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
+    stop_pid "$dir/knot.env" KNOT_PID
     exit 0
 fi
 
@@ -35,7 +33,9 @@ mkdir -p "$dir/zones" "$dir/db"
 
 zone=wancert.test
 key_name=wancert-key.
-secret=$(head -c 32 /dev/urandom | base64)
+secret=$(tsig_secret 32)
+key512_name=wancert-key512.
+secret512=$(tsig_secret 64)
 
 cat > "$dir/zones/$zone.zone" <<ZONE
 \$ORIGIN $zone.
@@ -44,23 +44,6 @@ cat > "$dir/zones/$zone.zone" <<ZONE
 @    NS   ns1
 ns1  A    127.0.0.1
 ZONE
-
-# A port free for both UDP and TCP right now. Another process may take it
-# before knotd binds it, hence the retries below.
-free_port() {
-    python3 -c '
-import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        u.close(); t.close()
-'
-}
 
 write_conf() {
     cat > "$dir/knot.conf" <<CONF
@@ -86,11 +69,17 @@ key:
   - id: $key_name
     algorithm: hmac-sha256
     secret: $secret
+  - id: $key512_name
+    algorithm: hmac-sha512
+    secret: $secret512
 
 acl:
   - id: update
-    key: $key_name
+    key: [$key_name, $key512_name]
     action: update
+  - id: transfer
+    address: 127.0.0.0/8
+    action: transfer
 
 template:
   - id: default
@@ -102,7 +91,7 @@ template:
 
 zone:
   - domain: $zone
-    acl: update
+    acl: [update, transfer]
 CONF
 }
 
@@ -121,6 +110,8 @@ DNS_ZONE=$zone
 TSIG_NAME=$key_name
 TSIG_ALGORITHM=hmac-sha256
 TSIG_SECRET=$secret
+TSIG512_NAME=$key512_name
+TSIG512_SECRET=$secret512
 ENV
             echo "knot.sh: knotd (pid $pid) serves $zone on 127.0.0.1:$port" >&2
             exit 0
