@@ -324,7 +324,11 @@ fn dns_test(config: &Config, provider: &str, name: &str) -> Result<i32> {
 fn render(report: &Report) -> String {
     let mut out = String::new();
     if report.via_doh {
-        out.push_str("no server answered on port 53: asked DoH resolvers instead\n");
+        out.push_str("no server gave a usable answer on port 53:\n");
+        for s in &report.port53 {
+            out.push_str(&format!("  {}: {}\n", s.label, s.detail));
+        }
+        out.push_str("so DoH resolvers were asked instead:\n");
     }
     for s in &report.servers {
         let state = match (s.sees, s.counts) {
@@ -430,6 +434,7 @@ mod tests {
         };
         let report = Report {
             via_doh: false,
+            port53: vec![],
             servers: vec![
                 state("ns1.example.com (192.0.2.1)", true, true, "answered \"v\""),
                 state(
@@ -456,8 +461,20 @@ mod tests {
         );
         let doh = Report {
             via_doh: true,
+            port53: vec![state(
+                "192.0.2.9:53",
+                false,
+                true,
+                "no answer from 192.0.2.9:53",
+            )],
             ..report
         };
-        assert!(render(&doh).starts_with("no server answered on port 53"));
+        assert!(
+            render(&doh).starts_with(
+                "no server gave a usable answer on port 53:\n  192.0.2.9:53: no answer from 192.0.2.9:53\nso DoH resolvers were asked instead:\n  ns1"
+            ),
+            "{}",
+            render(&doh)
+        );
     }
 }

@@ -44,6 +44,9 @@ pub struct Report {
     /// The answers came from DoH resolvers: port 53 was blocked or
     /// intercepted.
     pub via_doh: bool,
+    /// With `via_doh`: what the servers asked on port 53 answered, which
+    /// made the check turn to DoH.
+    pub port53: Vec<ServerState>,
     /// One entry per server, in the order they were asked.
     pub servers: Vec<ServerState>,
     /// Seconds from the start to the verdict.
@@ -410,28 +413,20 @@ fn wait_with(
     run(check, fqdn, values, clock, r).1
 }
 
-/// The report of one round.
-fn report(
-    targets: &[Target],
-    answers: &[Answer],
-    kind: Kind,
-    values: &[&str],
-    spent: u64,
-) -> Report {
-    Report {
-        via_doh: kind == Kind::Doh,
-        servers: targets
-            .iter()
-            .zip(answers)
-            .map(|(t, a)| ServerState {
-                label: t.label.clone(),
-                sees: a.has_all(values),
-                counts: a.counts(kind),
-                detail: a.detail(),
-            })
-            .collect(),
-        spent,
-    }
+/// What each server answered in one round. When not one gave a usable
+/// answer, all count: each is a server that does not see the values.
+fn states(targets: &[Target], answers: &[Answer], kind: Kind, values: &[&str]) -> Vec<ServerState> {
+    let unusable = judge(kind, answers, values) == Verdict::Unusable;
+    targets
+        .iter()
+        .zip(answers)
+        .map(|(t, a)| ServerState {
+            label: t.label.clone(),
+            sees: a.has_all(values),
+            counts: unusable || a.counts(kind),
+            detail: a.detail(),
+        })
+        .collect()
 }
 
 /// `a, b` for the servers of `report` that `pick` selects.
@@ -479,6 +474,7 @@ fn run(
     // again: a blocked one may cost a whole HTTP timeout each round.
     let mut skip = vec![false; targets.len()];
     let mut answers: Vec<Answer> = vec![Answer::Silent("not asked".into()); targets.len()];
+    let mut port53 = Vec::new();
     let mut last_log: Option<Duration> = None;
     loop {
         // Resolvers follow CNAMEs themselves; ask them what the CA asks.
@@ -495,7 +491,12 @@ fn run(
         }
         let now = clock.now();
         let spent = now.saturating_sub(start).as_secs();
-        let rep = report(&targets, &answers, kind, values, spent);
+        let rep = Report {
+            via_doh: kind == Kind::Doh,
+            port53: port53.clone(),
+            servers: states(&targets, &answers, kind, values),
+            spent,
+        };
         match judge(kind, &answers, values) {
             Verdict::Seen => {
                 log::info!(
@@ -520,6 +521,7 @@ fn run(
                     why.join("; "),
                     check.doh_servers.join(", ")
                 );
+                port53 = rep.servers;
                 kind = Kind::Doh;
                 targets = doh_targets(check);
                 skip = vec![false; targets.len()];
@@ -816,6 +818,7 @@ mod tests {
             rep,
             Report {
                 via_doh: false,
+                port53: vec![],
                 servers: vec![
                     ServerState {
                         label: "192.0.2.1:53".into(),
@@ -1020,6 +1023,14 @@ mod tests {
             rep.servers[1].detail.contains("connection reset"),
             "{rep:?}"
         );
+        // Why it turned to DoH is in the report too.
+        assert_eq!(rep.port53.len(), 2);
+        assert!(
+            rep.port53
+                .iter()
+                .all(|s| s.counts && !s.sees && s.detail.contains("no AA bit")),
+            "{rep:?}"
+        );
     }
 
     #[test]
@@ -1045,6 +1056,23 @@ mod tests {
             "{e}"
         );
         assert_eq!(fake.asked_of("192.0.2.1:53"), 1);
+
+        // No DoH resolver answers either: each is named, none is ignored.
+        let mut fake = Fake::new(&clock, |server, _n, _q, _rd, _t| silent(server));
+        let (rep, res) = run(
+            &check(&["192.0.2.1:53"]),
+            "_acme-challenge.x.test",
+            &["v"],
+            &clock,
+            &mut fake,
+        );
+        let e = res.unwrap_err().to_string();
+        assert!(
+            e.contains("not seen by 2 of 2 servers through DoH")
+                && e.contains(&format!("{DOH_B}: no answer from {DOH_B}")),
+            "{e}"
+        );
+        assert!(rep.servers.iter().all(|s| s.counts), "{rep:?}");
     }
 
     #[test]

@@ -140,4 +140,5 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+pub mod dns;
 pub mod httpd;
