@@ -440,6 +440,60 @@ fn labels(report: &Report, pick: impl Fn(&ServerState) -> bool) -> String {
     v.join(", ")
 }
 
+/// The error when time is up: who does not see the values, what they
+/// answered, and the fix.
+fn gave_up(fqdn: &Name, rep: &Report) -> Error {
+    let why: Vec<String> = rep
+        .servers
+        .iter()
+        .filter(|s| s.counts && !s.sees)
+        .map(|s| format!("{}: {}", s.label, s.detail))
+        .collect();
+    let asked = rep.servers.iter().filter(|s| s.counts).count();
+    let (via, fix) = match rep.via_doh {
+        true => (
+            " through DoH",
+            "raise propagation_timeout (resolvers may hold an earlier \"no such name\" for the zone's negative TTL), or check list doh_server",
+        ),
+        false => (
+            "",
+            "raise propagation_timeout, or set list propagation_server",
+        ),
+    };
+    Error::Timeout(format!(
+        "TXT {fqdn} was not seen by {} of {asked} servers{via} after {}s ({}): {fix}",
+        why.len(),
+        rep.spent,
+        why.join("; "),
+    ))
+}
+
+/// The progress line: who sees the values, who is waited for, who is
+/// ignored, time spent and left.
+fn progress(fqdn: &Name, rep: &Report, left: Duration) -> String {
+    let ready = labels(rep, |s| s.sees);
+    let ignored = labels(rep, |s| !s.counts);
+    format!(
+        "TXT {fqdn}: seen by {}/{} servers{}{}; waiting for {}{}; {}s spent, {}s left",
+        rep.servers.iter().filter(|s| s.sees).count(),
+        rep.servers.iter().filter(|s| s.counts).count(),
+        if rep.via_doh { " (DoH)" } else { "" },
+        if ready.is_empty() {
+            String::new()
+        } else {
+            format!(" ({ready})")
+        },
+        labels(rep, |s| s.counts && !s.sees),
+        if ignored.is_empty() {
+            String::new()
+        } else {
+            format!("; ignoring {ignored}")
+        },
+        rep.spent,
+        left.as_secs(),
+    )
+}
+
 fn run(
     check: &Propagation,
     fqdn: &str,
@@ -544,51 +598,11 @@ fn run(
             _ => {}
         }
         if now >= deadline {
-            let why: Vec<String> = rep
-                .servers
-                .iter()
-                .filter(|s| s.counts && !s.sees)
-                .map(|s| format!("{}: {}", s.label, s.detail))
-                .collect();
-            let asked = rep.servers.iter().filter(|s| s.counts).count();
-            let (via, fix) = match kind {
-                Kind::Doh => (
-                    " through DoH",
-                    "raise propagation_timeout (resolvers may hold an earlier \"no such name\" for the zone's negative TTL), or check list doh_server",
-                ),
-                _ => (
-                    "",
-                    "raise propagation_timeout, or set list propagation_server",
-                ),
-            };
-            let e = Error::Timeout(format!(
-                "TXT {fqdn} was not seen by {} of {asked} servers{via} after {spent}s ({}): {fix}",
-                why.len(),
-                why.join("; "),
-            ));
+            let e = gave_up(&fqdn, &rep);
             return (rep, Err(e));
         }
         if last_log.is_none_or(|t| now.saturating_sub(t) >= LOG_EVERY) {
-            let left = deadline.saturating_sub(now).as_secs();
-            let ready = labels(&rep, |s| s.sees);
-            let seen_by = if ready.is_empty() {
-                String::new()
-            } else {
-                format!(" ({ready})")
-            };
-            let ignored = labels(&rep, |s| !s.counts);
-            let ignored = if ignored.is_empty() {
-                String::new()
-            } else {
-                format!("; ignoring {ignored}")
-            };
-            log::info!(
-                "TXT {fqdn}: seen by {}/{} servers{}{seen_by}; waiting for {}{ignored}; {spent}s spent, {left}s left",
-                rep.servers.iter().filter(|s| s.sees).count(),
-                rep.servers.iter().filter(|s| s.counts).count(),
-                if kind == Kind::Doh { " (DoH)" } else { "" },
-                labels(&rep, |s| s.counts && !s.sees),
-            );
+            log::info!("{}", progress(&fqdn, &rep, deadline.saturating_sub(now)));
             last_log = Some(now);
         }
         clock.sleep(check.interval.min(deadline.saturating_sub(now)));
@@ -1136,6 +1150,35 @@ mod tests {
         // With DoH resolvers, the check goes on through them.
         let (rep, res) = run(&check(&[]), "x.example.com", &["v"], &clock, &mut fake);
         assert!(rep.via_doh && res.is_err());
+    }
+
+    #[test]
+    fn the_progress_line_says_who_sees_who_is_waited_for_and_the_time() {
+        let state = |label: &str, sees, counts| ServerState {
+            label: label.into(),
+            sees,
+            counts,
+            detail: String::new(),
+        };
+        let rep = Report {
+            via_doh: false,
+            port53: vec![],
+            servers: vec![
+                state("ns1 (192.0.2.1)", true, true),
+                state("ns2 (192.0.2.2)", false, true),
+                state("ns3 (192.0.2.3)", false, false),
+            ],
+            spent: 12,
+        };
+        assert_eq!(
+            progress(
+                &name("_acme-challenge.x.test"),
+                &rep,
+                Duration::from_secs(288)
+            ),
+            "TXT _acme-challenge.x.test: seen by 1/2 servers (ns1 (192.0.2.1)); \
+             waiting for ns2 (192.0.2.2); ignoring ns3 (192.0.2.3); 12s spent, 288s left"
+        );
     }
 
     #[test]

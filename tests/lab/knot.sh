@@ -24,8 +24,8 @@ fi
 
 dir=${1:?usage: knot.sh DIR | knot.sh stop DIR}
 KNOTD=${KNOTD:-$(command -v knotd || echo /usr/sbin/knotd)}
-[ -x "$KNOTD" ] || die "knotd not found: install it (apt-get install knot) or set KNOTD"
-command -v kdig >/dev/null || die "kdig not found: install it (apt-get install knot-dnsutils)"
+[ -x "$KNOTD" ] || die "knotd not found: run tests/setup.sh (apt-get install knot) or set KNOTD"
+command -v kdig >/dev/null || die "kdig not found: run tests/setup.sh (apt-get install knot-dnsutils)"
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
