@@ -103,7 +103,10 @@ fn exercise(server: &Server, label: &str, p: &mut dyn DnsProvider) {
         .set_address(&host, Family::V4, &ips(&["2001:db8::2"]), 300)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("2001:db8::2 is not an V4 address"), "{e}");
+    assert!(
+        e.contains("2001:db8::2 is not an IPv4 address: cannot set the A records"),
+        "{e}"
+    );
 }
 
 /// `exercise` with each TSIG key (hmac-sha256, hmac-sha512), over UDP and

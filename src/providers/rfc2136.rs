@@ -187,7 +187,13 @@ impl DnsProvider for Rfc2136<'_> {
         ttl: u32,
     ) -> Result<()> {
         let (rtype, data) = address_records(family, addrs).map_err(|a| {
-            Error::Dns(format!("{a} is not an {family:?} address (setting {fqdn})"))
+            let (want, rr) = match family {
+                Family::V4 => ("IPv4", "A"),
+                Family::V6 => ("IPv6", "AAAA"),
+            };
+            Error::Dns(format!(
+                "{a} is not an {want} address: cannot set the {rr} records at {fqdn}"
+            ))
         })?;
         let what = format!("set {} address(es)", data.len());
         // Delete and add in one message: the server applies an UPDATE as a
