@@ -7,9 +7,13 @@
 #
 # DIR/knot.env holds KNOT_PORT, KNOT_PID, DNS_ZONE, TSIG_NAME,
 # TSIG_ALGORITHM and TSIG_SECRET (an hmac-sha256 key), TSIG512_NAME and
-# TSIG512_SECRET (an hmac-sha512 key) as shell KEY=value lines. Any loopback
-# address may transfer the zone (for a secondary, see bind.sh); Knot sends
-# no NOTIFY.
+# TSIG512_SECRET (an hmac-sha512 key) as shell KEY=value lines, and for the
+# second zone (a throw-away zone that CNAME delegation points into, with
+# its own key that may update only it) DELEGATE_ZONE, DELEGATE_TSIG_NAME and
+# DELEGATE_TSIG_SECRET. In the first zone, _acme-challenge.deleg is a CNAME
+# to deleg.DELEGATE_ZONE. Any loopback address may transfer the first zone
+# (for a secondary, see bind.sh); Knot sends no NOTIFY.
+#
 # Needs knotd and kdig (Debian: apt-get install knot knot-dnsutils).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +40,9 @@ key_name=wancert-key.
 secret=$(tsig_secret 32)
 key512_name=wancert-key512.
 secret512=$(tsig_secret 64)
+dzone=wancert-delegate.test
+dkey_name=delegate-key.
+dsecret=$(tsig_secret 32)
 
 cat > "$dir/zones/$zone.zone" <<ZONE
 \$ORIGIN $zone.
@@ -43,6 +50,13 @@ cat > "$dir/zones/$zone.zone" <<ZONE
 @    SOA  ns1 hostmaster 1 3600 600 86400 60
 @    NS   ns1
 ns1  A    127.0.0.1
+_acme-challenge.deleg CNAME deleg.$dzone.
+ZONE
+cat > "$dir/zones/$dzone.zone" <<ZONE
+\$ORIGIN $dzone.
+\$TTL 60
+@    SOA  ns1.$zone. hostmaster.$zone. 1 3600 600 86400 60
+@    NS   ns1.$zone.
 ZONE
 
 write_conf() {
@@ -50,7 +64,7 @@ write_conf() {
 server:
     rundir: "$dir"
     pidfile: "$dir/knot.pid"
-    listen: 127.0.0.1@$1
+    listen: $2@$1
 
 control:
     listen: "$dir/knot.sock"
@@ -72,6 +86,9 @@ key:
   - id: $key512_name
     algorithm: hmac-sha512
     secret: $secret512
+  - id: $dkey_name
+    algorithm: hmac-sha256
+    secret: $dsecret
 
 acl:
   - id: update
@@ -80,6 +97,9 @@ acl:
   - id: transfer
     address: 127.0.0.0/8
     action: transfer
+  - id: delegate-update
+    key: $dkey_name
+    action: update
 
 template:
   - id: default
@@ -92,17 +112,20 @@ template:
 zone:
   - domain: $zone
     acl: [update, transfer]
+  - domain: $dzone
+    acl: delegate-update
 CONF
 }
 
 for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    write_conf "$port"
+    addr=127.0.0.1
+    write_conf "$port" "$addr"
     "$KNOTD" -c "$dir/knot.conf" >>"$dir/knotd.out" 2>&1 &
     pid=$!
     for _ in $(seq 50); do
         if ! kill -0 "$pid" 2>/dev/null; then break; fi
-        if kdig @127.0.0.1 -p "$port" +timeout=1 +retry=0 +short SOA "$zone" 2>/dev/null | grep -q hostmaster; then
+        if kdig @"$addr" -p "$port" +timeout=1 +retry=0 +short SOA "$zone" 2>/dev/null | grep -q hostmaster; then
             cat > "$dir/knot.env" <<ENV
 KNOT_PORT=$port
 KNOT_PID=$pid
@@ -112,8 +135,11 @@ TSIG_ALGORITHM=hmac-sha256
 TSIG_SECRET=$secret
 TSIG512_NAME=$key512_name
 TSIG512_SECRET=$secret512
+DELEGATE_ZONE=$dzone
+DELEGATE_TSIG_NAME=$dkey_name
+DELEGATE_TSIG_SECRET=$dsecret
 ENV
-            echo "knot.sh: knotd (pid $pid) serves $zone on 127.0.0.1:$port" >&2
+            echo "knot.sh: knotd (pid $pid) serves $zone and $dzone on $addr:$port" >&2
             exit 0
         fi
         sleep 0.1
