@@ -24,10 +24,11 @@ commands:
   status [--json]      certificates, expiry, renewal time, deploy targets
   check                validate the configuration and say what a run would do
   dns-test PROVIDER NAME
-                       add a random TXT value at NAME (such as
-                       _acme-challenge.nas.example.com) through config
-                       provider PROVIDER, show which servers see it, and
-                       remove it: checks credentials before a first issuance
+                       add a random TXT value where issuance would for the
+                       name NAME (_acme-challenge.NAME; a NAME starting with
+                       _ is taken as it is) through config provider
+                       PROVIDER, show which servers see it, and remove it:
+                       checks credentials before a first issuance
   log                  wancert's lines of the system log (logread)
   revoke NAME [--reason R]
                        revoke the installed certificate (R: keyCompromise,
@@ -519,11 +520,25 @@ fn check(config: &Config) -> Result<i32> {
     Ok(0)
 }
 
-/// `dns-test`: publish a random TXT value at `name` through the provider,
+/// Where `dns-test` publishes for `name`: where issuance would, at
+/// `_acme-challenge.NAME` (a wildcard's `*.` dropped), so that credentials
+/// scoped to challenge names and CNAMEs there are tested too; a name that
+/// already starts with an underscore label is a record name, taken as it is.
+fn test_record_name(name: &str) -> String {
+    let name = name.trim_end_matches('.');
+    if name.starts_with('_') {
+        name.to_string()
+    } else {
+        format!("_acme-challenge.{}", name.trim_start_matches("*."))
+    }
+}
+
+/// `dns-test`: publish a random TXT value for `name` through the provider,
 /// run the propagation check, print what each server answered, and remove
 /// the value again whatever happened. Prints no secret: only the section's
 /// name and type, the name and the throw-away value.
 fn dns_test(config: &Config, provider: &str, name: &str) -> Result<i32> {
+    let name = &test_record_name(name);
     let section = config.provider(provider).ok_or_else(|| {
         let known: Vec<&str> = config.providers.iter().map(|p| p.name.as_str()).collect();
         Error::other(format!(
@@ -680,6 +695,23 @@ mod tests {
                 .unwrap_err()
                 .contains("--force")
         );
+    }
+
+    #[test]
+    fn dns_test_publishes_where_issuance_would() {
+        assert_eq!(
+            test_record_name("nas.example.com"),
+            "_acme-challenge.nas.example.com"
+        );
+        assert_eq!(
+            test_record_name("*.nas.example.com."),
+            "_acme-challenge.nas.example.com"
+        );
+        assert_eq!(
+            test_record_name("_acme-challenge.nas.example.com"),
+            "_acme-challenge.nas.example.com"
+        );
+        assert_eq!(test_record_name("_test.example.com"), "_test.example.com");
     }
 
     #[test]

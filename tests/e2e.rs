@@ -329,10 +329,24 @@ fn dns_test_shows_who_sees_the_value_and_removes_it() {
         knot.txt(NAME)
     );
 
-    // Two runs publish two different values.
-    let again = wancert(&["--config", &config, "dns-test", "lab", NAME]);
+    // Given the certificate's name, as LuCI does, it publishes where
+    // issuance would; and two runs publish two different values.
+    let again = wancert(&[
+        "--config",
+        &config,
+        "dns-test",
+        "lab",
+        "*.demo.wancert.test",
+    ]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
-    assert!(!String::from_utf8_lossy(&again.stdout).contains(value));
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert!(again.contains(&format!("at {NAME} through")), "{again}");
+    assert!(!again.contains(value), "{again}");
+    assert!(
+        knot.txt(NAME).is_empty(),
+        "left behind: {:?}",
+        knot.txt(NAME)
+    );
 }
 
 #[test]
