@@ -763,6 +763,20 @@ impl Update {
         self
     }
 
+    /// Delete a whole RRset (RFC 2136 §2.5.2: class ANY, TTL 0, no rdata):
+    /// with the `add`s that follow in the same message, this replaces the
+    /// set in one atomic update.
+    pub fn delete_rrset(mut self, name: &Name, rtype: u16) -> Self {
+        self.msg.authority.push(Record {
+            name: name.clone(),
+            rtype,
+            class: class::ANY,
+            ttl: 0,
+            data: RData::Empty,
+        });
+        self
+    }
+
     pub fn build(self) -> Message {
         self.msg
     }
@@ -826,6 +840,25 @@ mod tests {
         assert_eq!(back.authority[1].class, class::NONE);
         assert_eq!(back.authority[1].ttl, 0);
         assert_eq!(back.authority[1].data.txt_value().unwrap(), "two");
+    }
+
+    #[test]
+    fn replacing_an_rrset_deletes_it_then_adds() {
+        let at = name("home.wancert.test");
+        let m = Update::new(9, &name("wancert.test"))
+            .delete_rrset(&at, rtype::A)
+            .add(&at, rtype::A, 300, RData::A(Ipv4Addr::new(192, 0, 2, 7)))
+            .build();
+        let bytes = m.encode().unwrap();
+        // The deletion as RFC 2136 §2.5.2 spells it: the owner, TYPE A,
+        // CLASS ANY (255), TTL 0, RDLENGTH 0.
+        let mut del = at.wire().to_vec();
+        del.extend_from_slice(&[0, 1, 0, 255, 0, 0, 0, 0, 0, 0]);
+        assert!(bytes.windows(del.len()).any(|w| w == del), "{bytes:?}");
+        let back = Message::decode(&bytes).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.authority[0].data, RData::Empty);
+        assert_eq!(back.authority[1].class, class::IN);
     }
 
     #[test]

@@ -256,4 +256,5 @@ impl Drop for Service {
 }
 
 pub mod cloud;
+pub mod dns;
 pub mod httpd;
