@@ -62,9 +62,23 @@ fn leaf(chain: &str) -> Vec<u8> {
     wancert::pem::decode_all(chain, "CERTIFICATE").remove(0)
 }
 
-/// The leaf served at 127.0.0.1:`port`, read by openssl: a check
-/// independent of wancert's own.
-fn served(port: &str) -> Vec<u8> {
+/// The leaf served at 127.0.0.1:`port` once it is `want`, or after 5 s
+/// what is served then, read by openssl: a check independent of wancert's
+/// own. Waiting, because during nginx's graceful reload old workers may
+/// still answer a connection or two after a new one has answered wancert.
+fn served(port: &str, want: &[u8]) -> Vec<u8> {
+    let mut seen = served_now(port);
+    for _ in 0..20 {
+        if seen == want {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        seen = served_now(port);
+    }
+    seen
+}
+
+fn served_now(port: &str) -> Vec<u8> {
     let out = Command::new("openssl")
         .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
         .args(["-servername", DOMAIN])
@@ -196,7 +210,11 @@ fn file_deploy_reloads_nginx_and_a_reload_that_does_nothing_is_caught() {
 
     let out = run(&conf);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(served(port), leaf(&first.1), "nginx does not serve it");
+    assert_eq!(
+        served(port, &leaf(&first.1)),
+        leaf(&first.1),
+        "nginx does not serve it"
+    );
     assert_eq!(fs::read_to_string(web.var("NGINX_KEY")).unwrap(), first.0);
     assert_eq!(mode(web.var("NGINX_KEY")), 0o600);
     let s = status(&conf);
@@ -246,7 +264,7 @@ fn file_deploy_reloads_nginx_and_a_reload_that_does_nothing_is_caught() {
         )),
         "{msg}"
     );
-    assert_eq!(served(port), leaf(&first.1));
+    assert_eq!(served(port, &leaf(&first.1)), leaf(&first.1));
     assert_eq!(fs::read_to_string(web.var("NGINX_CERT")).unwrap(), second.1);
     let s = status(&noop);
     let d = &s["certs"][0]["deploy"][0];
@@ -274,7 +292,7 @@ fn file_deploy_reloads_nginx_and_a_reload_that_does_nothing_is_caught() {
     // Fixed: the failed target is retried although its files are current.
     let out = run(&conf);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(served(port), leaf(&second.1));
+    assert_eq!(served(port, &leaf(&second.1)), leaf(&second.1));
     let s = status(&conf);
     let d = &s["certs"][0]["deploy"][0];
     assert_eq!(
@@ -347,7 +365,7 @@ fn ssh_deploy_follows_a_port_forward_with_both_clients() {
     // OpenSSH's client.
     let out = run(&conf);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(served(nas_port), leaf(&first.1));
+    assert_eq!(served(nas_port, &leaf(&first.1)), leaf(&first.1));
     assert_eq!(fs::read_to_string(nas.var("NGINX_KEY")).unwrap(), first.0);
     assert_eq!(mode(nas.var("NGINX_KEY")), 0o600);
     let d = status(&conf)["certs"][0]["deploy"][0].clone();
@@ -369,7 +387,7 @@ fn ssh_deploy_follows_a_port_forward_with_both_clients() {
     );
     let out = run(&conf);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(served(nas_port), leaf(&second.1));
+    assert_eq!(served(nas_port, &leaf(&second.1)), leaf(&second.1));
 
     // A host that shows another key gets nothing, with either client.
     let third = make_pair();
@@ -568,8 +586,12 @@ fn lab_issues_and_deploys_to_nginx_and_ssh_targets() {
     let out = wancert_env(&["--config", c, "run"], &[("PATH", &path)]);
     assert!(out.status.success(), "{}", text(&out));
     let chain = fs::read_to_string(lab.state().join("certs/demo/fullchain.pem")).unwrap();
-    assert_eq!(served(&web_port), leaf(&chain), "web");
-    assert_eq!(served(nas.var("NGINX_PORT")), leaf(&chain), "nas");
+    assert_eq!(served(&web_port, &leaf(&chain)), leaf(&chain), "web");
+    assert_eq!(
+        served(nas.var("NGINX_PORT"), &leaf(&chain)),
+        leaf(&chain),
+        "nas"
+    );
     let s = status(&conf);
     for d in s["certs"][0]["deploy"].as_array().unwrap() {
         assert_eq!(
@@ -600,9 +622,13 @@ fn lab_issues_and_deploys_to_nginx_and_ssh_targets() {
     );
     let renewed = fs::read_to_string(lab.state().join("certs/demo/fullchain.pem")).unwrap();
     assert_ne!(renewed, chain);
-    assert_eq!(served(&web_port), leaf(&chain), "web still has the old one");
     assert_eq!(
-        served(nas.var("NGINX_PORT")),
+        served(&web_port, &leaf(&chain)),
+        leaf(&chain),
+        "web still has the old one"
+    );
+    assert_eq!(
+        served(nas.var("NGINX_PORT"), &leaf(&renewed)),
         leaf(&renewed),
         "nas has the new one"
     );
@@ -626,6 +652,6 @@ fn lab_issues_and_deploys_to_nginx_and_ssh_targets() {
     // only, since the nas target has the certificate.
     let out = wancert_env(&["--config", c, "run"], &[("PATH", &path)]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(served(&web_port), leaf(&renewed));
+    assert_eq!(served(&web_port, &leaf(&renewed)), leaf(&renewed));
     assert!(!text(&out).contains("deployed to nas"), "{}", text(&out));
 }
