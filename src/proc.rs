@@ -1,7 +1,9 @@
 //! The process seam: run an argv without a shell, so no config value is ever
 //! interpreted by one.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
@@ -37,6 +39,80 @@ pub fn run(argv: &[String]) -> Result<()> {
     )))
 }
 
+/// Run `argv` and return what it printed on stdout. It may take at most
+/// `limit` (then it is killed): a hung helper must not hold the run lock for
+/// ever. A non-zero exit is an error quoting the last line of its stderr.
+pub fn capture(argv: &[String], limit: Duration) -> Result<String> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(Error::other("empty command"));
+    };
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
+    // Read both pipes on threads, so a chatty program cannot block on a
+    // full pipe while we wait for it.
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(p) = pipe {
+                let _ = p.take(OUTPUT_LIMIT).read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::other(format!(
+                    "{} did not finish within {} s and was stopped",
+                    argv.join(" "),
+                    limit.as_secs()
+                )));
+            }
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
+    if status.success() {
+        return Ok(stdout);
+    }
+    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    Err(Error::other(format!(
+        "{} failed ({status}): {last}",
+        argv.join(" ")
+    )))
+}
+
+/// The most output `capture` keeps: addresses and interface dumps are small.
+const OUTPUT_LIMIT: u64 = 1 << 20;
+
 /// Whether `program` exists as a file (absolute paths) or on PATH.
 pub fn exists(program: &str) -> bool {
     if program.contains('/') {
@@ -61,5 +137,19 @@ mod tests {
         assert!(err.to_string().contains("boom"), "{err}");
         assert!(run(&["/nonexistent/wancert-test".into()]).is_err());
         assert!(exists("sh") && !exists("/nonexistent/x"));
+    }
+
+    #[test]
+    fn capture_returns_stdout_and_stops_a_hung_program() {
+        let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let limit = Duration::from_secs(5);
+        let out = capture(&argv(&["sh", "-c", "echo out; echo noise >&2", "x"]), limit).unwrap();
+        assert_eq!(out, "out\n");
+        let err = capture(&argv(&["sh", "-c", "echo why >&2; exit 4"]), limit).unwrap_err();
+        assert!(err.to_string().contains("why"), "{err}");
+        let start = Instant::now();
+        let err = capture(&argv(&["sleep", "5"]), Duration::from_millis(200)).unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(err.to_string().contains("did not finish"), "{err}");
     }
 }
