@@ -9,6 +9,7 @@ use crate::config::PluginSection;
 use crate::http::Http;
 use crate::{Error, Result};
 
+pub mod dyndns2;
 pub mod rest;
 pub mod rfc2136;
 
@@ -31,6 +32,31 @@ pub trait DnsProvider {
         Err(Error::Dns(format!(
             "this provider cannot set {family:?} records (at {fqdn})"
         )))
+    }
+
+    /// DDNS: set both families at once, each to its one address (a family
+    /// absent from `addrs` is left alone). Providers whose protocol sends
+    /// both in one request (dyndns2) override this; the others get one
+    /// `set_address` per family.
+    fn set_addresses(&mut self, fqdn: &str, addrs: &[(Family, IpAddr)], ttl: u32) -> Result<()> {
+        for family in [Family::V4, Family::V6] {
+            let set: Vec<IpAddr> = addrs
+                .iter()
+                .filter(|(f, _)| *f == family)
+                .map(|(_, a)| *a)
+                .collect();
+            if !set.is_empty() {
+                self.set_address(fqdn, family, &set, ttl)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// DDNS: whether an unchanged record must still be sent now and then.
+    /// Classic DDNS services delete hosts that stay silent for weeks; a DNS
+    /// server's records do not expire.
+    fn wants_refresh(&self) -> bool {
+        false
     }
 }
 
@@ -60,7 +86,7 @@ pub struct ProviderType {
 }
 
 /// Every provider type built in.
-pub const TYPES: &[ProviderType] = &[rfc2136::TYPE];
+pub const TYPES: &[ProviderType] = &[rfc2136::TYPE, dyndns2::TYPE];
 
 /// Build the provider a `config provider` section describes.
 pub fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
