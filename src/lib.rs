@@ -29,6 +29,7 @@ pub mod providers;
 
 // Orchestration and the command line.
 pub mod cli;
+pub mod ddns;
 pub mod error;
 pub mod issue;
 pub mod logger;

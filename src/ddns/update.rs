@@ -1,0 +1,517 @@
+//! When to talk to the provider: pure decisions over the cache a run keeps
+//! in `run_dir` (RAM on OpenWrt).
+//!
+//! A record whose addresses match what the cache says was published costs
+//! nothing: no provider call, no DNS question, no write. When the cache
+//! knows nothing (after a reboot), or `force_interval` has passed since the
+//! record was last confirmed, the authoritative servers are asked first, so
+//! drift is repaired and an unchanged record still costs no API call. After
+//! a failure the record backs off; after a refusal that retrying cannot fix
+//! (bad credentials, unknown host) it waits for a configuration change or
+//! `--force`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::providers::Family;
+use crate::{Error, Result, store};
+
+/// Back-off after the first failure, doubled for each further one.
+pub const FIRST_BACKOFF: u64 = 300;
+/// The longest back-off: a record is retried at least this often.
+pub const MAX_BACKOFF: u64 = 3600;
+
+/// What the runs remember, in `run_dir/ddns.json`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Per `config ddns` section.
+    #[serde(default)]
+    pub records: BTreeMap<String, Entry>,
+    /// The WAN addresses the sources reported on the last run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wan: Vec<WanSeen>,
+}
+
+/// One WAN address as a source reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WanSeen {
+    pub address: IpAddr,
+    /// The ubus interface or the device; empty when the source has none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub interface: String,
+    pub source: String,
+    /// Why it cannot be reached from the Internet, when it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat: Option<String>,
+}
+
+/// One record's memory.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// A digest of the record's and its provider's configuration: when it
+    /// changes, everything below is forgotten.
+    pub config: String,
+    #[serde(default)]
+    pub v4: FamilyState,
+    #[serde(default)]
+    pub v6: FamilyState,
+    /// When the published addresses were last confirmed (sent, or read
+    /// back from the authoritative servers). Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<i64>,
+    /// Failures in a row.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// No attempt before this time (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<i64>,
+    /// The provider refused for a reason retrying cannot fix.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub refused: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One family of a record.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyState {
+    /// The address the sources give now (what should be published).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<IpAddr>,
+    /// What the DNS holds, as far as we know.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<IpAddr>,
+    /// When `published` last changed (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<i64>,
+}
+
+impl Entry {
+    pub fn family(&self, f: Family) -> &FamilyState {
+        match f {
+            Family::V4 => &self.v4,
+            Family::V6 => &self.v6,
+        }
+    }
+    pub fn family_mut(&mut self, f: Family) -> &mut FamilyState {
+        match f {
+            Family::V4 => &mut self.v4,
+            Family::V6 => &mut self.v6,
+        }
+    }
+}
+
+impl State {
+    fn path(run_dir: &Path) -> PathBuf {
+        run_dir.join("ddns.json")
+    }
+
+    /// Read it; missing or unreadable is empty (it is a cache: the
+    /// authoritative servers are asked when it knows nothing).
+    pub fn load(run_dir: &Path) -> State {
+        store::read(&Self::path(run_dir))
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    /// Write it when it changed (it lives in RAM, but a run with nothing to
+    /// do still writes nothing). Owner-only: errors may quote a provider.
+    pub fn save(&self, run_dir: &Path) -> Result<()> {
+        store::ensure_dir(run_dir)?;
+        let text = serde_json::to_string(self).unwrap_or_default();
+        store::write_if_changed(&Self::path(run_dir), text.as_bytes(), store::SECRET).map(drop)
+    }
+}
+
+/// The addresses a record should have now, per family: `None` when the
+/// family is off or has no address right now (its record is then left
+/// alone: a WAN that is down must not empty the DNS).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Want {
+    pub v4: Option<IpAddr>,
+    pub v6: Option<IpAddr>,
+}
+
+impl Want {
+    pub fn get(&self, f: Family) -> Option<IpAddr> {
+        match f {
+            Family::V4 => self.v4,
+            Family::V6 => self.v6,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_none() && self.v6.is_none()
+    }
+    /// Families with an address, with it.
+    pub fn each(&self) -> impl Iterator<Item = (Family, IpAddr)> {
+        [(Family::V4, self.v4), (Family::V6, self.v6)]
+            .into_iter()
+            .filter_map(|(f, a)| a.map(|a| (f, a)))
+    }
+}
+
+/// Why a record is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// `--force`.
+    Forced,
+    /// An address differs from what is published.
+    Changed,
+    /// `force_interval` passed and the provider wants to hear from us
+    /// (dyndns2 services drop hosts that stay silent).
+    Refresh,
+}
+
+/// What a run does with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Nothing: the cache says the DNS is current.
+    Idle,
+    /// No address for any enabled family right now.
+    NoAddress,
+    /// Backing off after a failure, until then.
+    Wait {
+        until: i64,
+    },
+    /// The provider refused; waiting for a configuration change or --force.
+    Refused,
+    /// Ask the authoritative servers what they hold, then decide
+    /// (`after_lookup`). `interval`: because force_interval passed.
+    Lookup {
+        interval: bool,
+    },
+    Send(Why),
+}
+
+/// Decide from the cache alone (no I/O). `entry` has already been reset if
+/// the configuration changed (`fresh_entry`).
+pub fn plan(
+    entry: Option<&Entry>,
+    want: &Want,
+    now: i64,
+    force_interval: Duration,
+    force: bool,
+) -> Plan {
+    if want.is_empty() {
+        return Plan::NoAddress;
+    }
+    if force {
+        return Plan::Send(Why::Forced);
+    }
+    let Some(e) = entry else {
+        return Plan::Lookup { interval: false };
+    };
+    if e.refused {
+        return Plan::Refused;
+    }
+    if let Some(until) = e.retry_at
+        && now < until
+    {
+        return Plan::Wait { until };
+    }
+    let Some(confirmed) = e.confirmed else {
+        return Plan::Lookup { interval: false };
+    };
+    let interval = force_interval.as_secs() as i64;
+    if interval > 0 && now.saturating_sub(confirmed) >= interval {
+        return Plan::Lookup { interval: true };
+    }
+    if differs(e, want) {
+        return Plan::Send(Why::Changed);
+    }
+    Plan::Idle
+}
+
+/// Whether any wanted address is not exactly what is published.
+fn differs(e: &Entry, want: &Want) -> bool {
+    want.each().any(|(f, a)| e.family(f).published != [a])
+}
+
+/// What the authoritative servers answered, per server: (A, AAAA).
+pub type Answers = Vec<(Vec<IpAddr>, Vec<IpAddr>)>;
+
+/// After a lookup: send when any server's answer differs from what we want
+/// (or the lookup failed: we cannot know), or when the interval passed and
+/// the provider wants a refresh anyway. Otherwise the entry records the
+/// answer as published and confirmed now.
+pub fn after_lookup(
+    entry: &mut Entry,
+    want: &Want,
+    answers: Option<&Answers>,
+    interval: bool,
+    refresh: bool,
+    now: i64,
+) -> Option<Why> {
+    let Some(answers) = answers.filter(|a| !a.is_empty()) else {
+        return Some(Why::Changed);
+    };
+    let agree = want.each().all(|(f, a)| {
+        answers.iter().all(|(v4, v6)| {
+            let got = match f {
+                Family::V4 => v4,
+                Family::V6 => v6,
+            };
+            got.len() == 1 && got[0] == a
+        })
+    });
+    if !agree {
+        // Keep what the first server said, for status and the next plan.
+        for (f, _) in want.each() {
+            let (v4, v6) = &answers[0];
+            let got = if f == Family::V4 { v4 } else { v6 };
+            set_published(entry, f, got.clone(), now);
+        }
+        return Some(Why::Changed);
+    }
+    if interval && refresh {
+        return Some(Why::Refresh);
+    }
+    for (f, a) in want.each() {
+        set_published(entry, f, vec![a], now);
+    }
+    entry.confirmed = Some(now);
+    None
+}
+
+fn set_published(entry: &mut Entry, f: Family, addrs: Vec<IpAddr>, now: i64) {
+    let fam = entry.family_mut(f);
+    if fam.published != addrs {
+        fam.published = addrs;
+        fam.changed = Some(now);
+    }
+}
+
+/// Record a successful send of `want`.
+pub fn sent(entry: &mut Entry, want: &Want, now: i64) {
+    for (f, a) in want.each() {
+        set_published(entry, f, vec![a], now);
+    }
+    entry.confirmed = Some(now);
+    entry.failures = 0;
+    entry.retry_at = None;
+    entry.refused = false;
+    entry.last_error = None;
+}
+
+/// Record a failed send: back off, or stop on a refusal.
+pub fn failed(entry: &mut Entry, err: &Error, now: i64) {
+    entry.failures = entry.failures.saturating_add(1);
+    entry.last_error = Some(err.to_string());
+    let backoff = backoff(entry.failures);
+    match err {
+        Error::Refused {
+            retry_after: None, ..
+        } => {
+            entry.refused = true;
+            entry.retry_at = None;
+        }
+        Error::Refused {
+            retry_after: Some(d),
+            ..
+        } => entry.retry_at = Some(now + backoff.max(d.as_secs() as i64)),
+        _ => entry.retry_at = Some(now + backoff),
+    }
+}
+
+/// Seconds to wait after `failures` failures in a row.
+pub fn backoff(failures: u32) -> i64 {
+    let doublings = failures.saturating_sub(1).min(16);
+    (FIRST_BACKOFF << doublings).min(MAX_BACKOFF) as i64
+}
+
+/// The entry to plan with: the cached one while its configuration digest
+/// matches, else none (a changed record, provider or credential starts
+/// over, which also lifts a refusal).
+pub fn fresh_entry(cached: Option<&Entry>, config: &str) -> Option<Entry> {
+    cached.filter(|e| e.config == config).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86400);
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn want(v4: Option<&str>, v6: Option<&str>) -> Want {
+        Want {
+            v4: v4.map(ip),
+            v6: v6.map(ip),
+        }
+    }
+
+    fn entry_with(v4: &str, confirmed: i64) -> Entry {
+        let mut e = Entry {
+            config: "c".into(),
+            ..Entry::default()
+        };
+        sent(&mut e, &want(Some(v4), None), confirmed);
+        e
+    }
+
+    #[test]
+    fn unchanged_is_idle_and_a_change_is_sent() {
+        let e = entry_with("203.0.113.1", 1000);
+        let w = want(Some("203.0.113.1"), None);
+        assert_eq!(plan(Some(&e), &w, 2000, DAY, false), Plan::Idle);
+        let moved = want(Some("203.0.113.2"), None);
+        assert_eq!(
+            plan(Some(&e), &moved, 2000, DAY, false),
+            Plan::Send(Why::Changed)
+        );
+        // A family appearing (IPv6 came up) is a change; one disappearing
+        // (the WAN went down) is not: its record stays.
+        let both = want(Some("203.0.113.1"), Some("2001:db8::1"));
+        assert_eq!(
+            plan(Some(&e), &both, 2000, DAY, false),
+            Plan::Send(Why::Changed)
+        );
+        assert_eq!(
+            plan(Some(&e), &want(None, None), 2000, DAY, false),
+            Plan::NoAddress
+        );
+        assert_eq!(plan(Some(&e), &w, 2000, DAY, true), Plan::Send(Why::Forced));
+    }
+
+    #[test]
+    fn no_cache_or_an_old_confirmation_asks_the_dns_first() {
+        let w = want(Some("203.0.113.1"), None);
+        assert_eq!(
+            plan(None, &w, 5, DAY, false),
+            Plan::Lookup { interval: false }
+        );
+        let e = entry_with("203.0.113.1", 1000);
+        assert_eq!(
+            plan(Some(&e), &w, 1000 + 86400, DAY, false),
+            Plan::Lookup { interval: true }
+        );
+        assert_eq!(plan(Some(&e), &w, 1000 + 86399, DAY, false), Plan::Idle);
+        // force_interval 0: never.
+        assert_eq!(
+            plan(Some(&e), &w, 1000 + 10 * 86400, Duration::ZERO, false),
+            Plan::Idle
+        );
+    }
+
+    #[test]
+    fn a_lookup_that_agrees_costs_no_call() {
+        let w = want(Some("203.0.113.1"), Some("2001:db8::1"));
+        let mut e = Entry::default();
+        let same: Answers = vec![
+            (vec![ip("203.0.113.1")], vec![ip("2001:db8::1")]),
+            (vec![ip("203.0.113.1")], vec![ip("2001:db8::1")]),
+        ];
+        assert_eq!(
+            after_lookup(&mut e, &w, Some(&same), false, false, 50),
+            None
+        );
+        assert_eq!(e.confirmed, Some(50));
+        assert_eq!(e.v6.published, [ip("2001:db8::1")]);
+        assert_eq!(plan(Some(&e), &w, 60, DAY, false), Plan::Idle);
+        // One server lagging, a second A value, or no answer at all: send.
+        let lagging: Answers = vec![
+            same[0].clone(),
+            (vec![ip("203.0.113.9")], vec![ip("2001:db8::1")]),
+        ];
+        assert_eq!(
+            after_lookup(&mut Entry::default(), &w, Some(&lagging), false, false, 50),
+            Some(Why::Changed)
+        );
+        let two: Answers = vec![(
+            vec![ip("203.0.113.1"), ip("203.0.113.9")],
+            vec![ip("2001:db8::1")],
+        )];
+        assert_eq!(
+            after_lookup(&mut Entry::default(), &w, Some(&two), false, false, 50),
+            Some(Why::Changed)
+        );
+        assert_eq!(
+            after_lookup(&mut Entry::default(), &w, None, false, false, 50),
+            Some(Why::Changed)
+        );
+        // The interval passed and the provider wants refreshes: send anyway.
+        assert_eq!(
+            after_lookup(&mut Entry::default(), &w, Some(&same), true, true, 50),
+            Some(Why::Refresh)
+        );
+        assert_eq!(
+            after_lookup(&mut Entry::default(), &w, Some(&same), true, false, 50),
+            None
+        );
+    }
+
+    #[test]
+    fn failures_back_off_and_refusals_stop() {
+        let w = want(Some("203.0.113.1"), None);
+        let mut e = Entry::default();
+        failed(&mut e, &Error::Dns("timeout".into()), 1000);
+        assert_eq!(e.retry_at, Some(1300));
+        assert_eq!(
+            plan(Some(&e), &w, 1299, DAY, false),
+            Plan::Wait { until: 1300 }
+        );
+        failed(&mut e, &Error::Dns("timeout".into()), 1300);
+        assert_eq!(e.retry_at, Some(1900));
+        for _ in 0..20 {
+            failed(&mut e, &Error::Dns("timeout".into()), 0);
+        }
+        assert_eq!(e.retry_at, Some(MAX_BACKOFF as i64));
+        let maintenance = Error::Refused {
+            msg: "911".into(),
+            retry_after: Some(Duration::from_secs(1800)),
+        };
+        let mut e = Entry::default();
+        failed(&mut e, &maintenance, 0);
+        assert_eq!(e.retry_at, Some(1800));
+        let badauth = Error::Refused {
+            msg: "badauth".into(),
+            retry_after: None,
+        };
+        failed(&mut e, &badauth, 10);
+        assert!(e.refused);
+        assert_eq!(plan(Some(&e), &w, 1_000_000, DAY, false), Plan::Refused);
+        assert_eq!(
+            plan(Some(&e), &w, 1_000_000, DAY, true),
+            Plan::Send(Why::Forced)
+        );
+        assert_eq!(e.last_error.as_deref(), Some("badauth"));
+        // A changed configuration lifts it.
+        let e = Entry {
+            config: "old".into(),
+            ..e
+        };
+        assert!(fresh_entry(Some(&e), "new").is_none());
+        assert!(fresh_entry(Some(&e), "old").is_some_and(|e| e.refused));
+        sent(&mut e.clone(), &w, 5);
+    }
+
+    #[test]
+    fn state_round_trips_and_stays_small() {
+        let mut s = State::default();
+        s.records
+            .insert("home".into(), entry_with("203.0.113.1", 1000));
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            text,
+            r#"{"records":{"home":{"config":"c","v4":{"published":["203.0.113.1"],"changed":1000},"v6":{},"confirmed":1000}}}"#
+        );
+        assert_eq!(serde_json::from_str::<State>(&text).unwrap(), s);
+    }
+}
