@@ -9,17 +9,22 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::http::LazyHttp;
 use crate::run::{self, Options, Outcome};
-use crate::{Error, Result, deploy, providers, store};
+use crate::{Error, Result, ddns, deploy, providers, store};
 
 const USAGE: &str = "\
 usage: wancert [--config FILE] [-v|-q] COMMAND
 
 commands:
-  run                  issue or renew every certificate that is due, then deploy
+  run                  update the DDNS records, then issue or renew every
+                       certificate that is due, and deploy
   renew [--force] [NAME]
                        the same for one certificate (or all); --force renews
                        even when not due
-  status [--json]      certificates, expiry, renewal time, deploy targets
+  ddns [--force] [NAME]
+                       only the DDNS records (or one); --force sends even
+                       when unchanged
+  status [--json]      certificates, expiry, renewal time, deploy targets,
+                       WAN addresses and DDNS records
   check                validate the configuration and say what a run would do
   providers            list the DNS provider types built in
   deployers            list the deploy types built in
@@ -41,6 +46,7 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 enum Command {
     Run,
     Renew { force: bool, name: Option<String> },
+    Ddns { force: bool, name: Option<String> },
     Status { json: bool },
     Check,
     Providers,
@@ -78,14 +84,14 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     let rest: Vec<String> = words.collect();
     let flag = |name: &str| flags.iter().any(|f| f == name);
     let allowed: &[&str] = match verb.as_str() {
-        "renew" => &["--force"],
+        "renew" | "ddns" => &["--force"],
         "status" => &["--json"],
         _ => &[],
     };
     if let Some(bad) = flags.iter().find(|f| !allowed.contains(&f.as_str())) {
         return Err(format!("unknown option {bad} for {verb}"));
     }
-    let max_words = usize::from(verb == "renew");
+    let max_words = usize::from(verb == "renew" || verb == "ddns");
     if rest.len() > max_words {
         return Err(format!(
             "unexpected argument '{}' for {verb}",
@@ -95,6 +101,10 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     let command = match verb.as_str() {
         "run" => Command::Run,
         "renew" => Command::Renew {
+            force: flag("--force"),
+            name: rest.into_iter().next(),
+        },
+        "ddns" => Command::Ddns {
             force: flag("--force"),
             name: rest.into_iter().next(),
         },
@@ -162,8 +172,55 @@ fn dispatch(args: &Args) -> Result<i32> {
                 true,
             );
         }
+        Command::Ddns { force, name } => {
+            let config = config::load(&args.config)?;
+            let Some(_lock) = lock(&config)? else {
+                log::warn!("another wancert run is in progress; this one stops");
+                return Ok(1);
+            };
+            let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
+            let opts = ddns::Options { force: *force };
+            return Ok(if ddns_pass(&config, &http, opts, name.as_deref())? {
+                0
+            } else {
+                2
+            });
+        }
     }
     Ok(0)
+}
+
+/// The DDNS records (or one); whether none failed.
+fn ddns_pass(
+    config: &Config,
+    http: &dyn crate::http::Http,
+    opts: ddns::Options,
+    only: Option<&str>,
+) -> Result<bool> {
+    if config.ddns.is_empty() {
+        if only.is_none() {
+            log::debug!("no config ddns sections in {}", config.file);
+        }
+        return match only {
+            Some(name) => Err(Error::other(format!(
+                "no config ddns '{name}' in {}",
+                config.file
+            ))),
+            None => Ok(true),
+        };
+    }
+    let results = ddns::run(config, http, &SystemClock, opts, only)?;
+    let failed = results
+        .iter()
+        .filter(|(_, o)| matches!(o, ddns::Outcome::Failed(_)))
+        .count();
+    if failed > 0 {
+        log::error!(
+            "{failed} of {} DDNS record(s) failed; the next run tries again",
+            results.len()
+        );
+    }
+    Ok(failed == 0)
 }
 
 /// A run or renew: take the lock, run, and map the outcomes to an exit code.
@@ -176,6 +233,13 @@ fn pass(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Resu
         }
     };
     let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
+    // A run keeps the DNS current first: it is quick, and a certificate
+    // for a name is of little use while the name points elsewhere.
+    let ddns_ok = renew
+        || ddns_pass(config, &http, ddns::Options::default(), None).unwrap_or_else(|e| {
+            log::error!("ddns: {e}");
+            false
+        });
     let results = run::run(config, &http, &SystemClock, opts, only)?;
     let failed = results
         .iter()
@@ -190,6 +254,9 @@ fn pass(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Resu
             "{failed} of {} certificate(s) failed; the next run tries again",
             results.len()
         );
+        return Ok(2);
+    }
+    if !ddns_ok {
         return Ok(2);
     }
     Ok(if renew && issued == 0 { 1 } else { 0 })
@@ -243,6 +310,25 @@ fn check(config: &Config) -> Result<i32> {
             run::plan(config, cert, now)?
         );
     }
+    for d in &config.ddns {
+        let records = match (d.ipv4, d.ipv6) {
+            (true, true) => "A and AAAA",
+            (true, false) => "A",
+            _ => "AAAA",
+        };
+        let source = d
+            .source
+            .map_or("ubus, or the kernel's view without ubus", |s| s.name());
+        let what = match d.host {
+            Some(_) => "AAAA of a LAN host",
+            None => records,
+        };
+        let off = if d.enabled { "" } else { " (disabled)" };
+        println!(
+            "ddns {} ({}): {what} via {}, addresses from {source}{off}",
+            d.name, d.domain, d.provider
+        );
+    }
     Ok(0)
 }
 
@@ -286,6 +372,22 @@ mod tests {
             Command::Status { json: true }
         );
         assert_eq!(args("--help").unwrap().command, Command::Help);
+        assert_eq!(
+            args("ddns --force home").unwrap().command,
+            Command::Ddns {
+                force: true,
+                name: Some("home".into())
+            }
+        );
+        assert_eq!(
+            args("ddns").unwrap().command,
+            Command::Ddns {
+                force: false,
+                name: None
+            }
+        );
+        assert!(args("ddns a b").unwrap_err().contains("'b'"));
+        assert!(args("ddns --json").unwrap_err().contains("--json"));
         assert_eq!(args("--version").unwrap().command, Command::Version);
         assert_eq!(args("check").unwrap().config, config::DEFAULT_PATH);
         assert!(args("").unwrap_err().contains("no command"));

@@ -20,6 +20,68 @@ pub struct Status {
     /// When this document was made (RFC 3339).
     pub generated: String,
     pub certs: Vec<CertStatus>,
+    /// The WAN addresses the last DDNS run saw (volatile: empty after a
+    /// reboot until the next run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wan: Vec<WanStatus>,
+    /// One per `config ddns` section, in file order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ddns: Vec<DdnsStatus>,
+}
+
+/// A WAN address in the JSON.
+#[derive(Debug, Serialize)]
+pub struct WanStatus {
+    /// `ipv4` or `ipv6`.
+    pub family: &'static str,
+    pub address: String,
+    /// The ubus interface or device it is on, when the source knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// `ubus`, `interface`, `web`, `route` or `script`.
+    pub source: String,
+    /// Why the Internet cannot reach it (private or carrier-grade NAT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nat: Option<String>,
+}
+
+/// One DDNS record in the JSON.
+#[derive(Debug, Serialize)]
+pub struct DdnsStatus {
+    pub name: String,
+    pub domain: String,
+    pub provider: String,
+    pub enabled: bool,
+    /// The A record; absent when option ipv4 is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4: Option<DdnsFamilyStatus>,
+    /// The AAAA record; absent when option ipv6 is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<DdnsFamilyStatus>,
+    /// When the published values were last sent or read back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// After a failure: no attempt before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt: Option<String>,
+    /// The provider refused (bad credentials, unknown host): no retry
+    /// until the configuration changes or `wancert ddns --force`.
+    pub refused: bool,
+}
+
+/// One family of a DDNS record in the JSON.
+#[derive(Debug, Serialize)]
+pub struct DdnsFamilyStatus {
+    /// What the sources say it should be now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    /// What the DNS holds, as far as the last run knows.
+    pub published: Vec<String>,
+    /// When `published` last changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_change: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,11 +201,63 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             deploy,
         });
     }
+    let (wan, ddns) = ddns_status(config);
     Ok(Status {
         version: SCHEMA_VERSION,
         generated: der::rfc3339(now),
         certs,
+        wan,
+        ddns,
     })
+}
+
+/// The DDNS part, from the cache the DDNS runs keep in `run_dir`.
+fn ddns_status(config: &Config) -> (Vec<WanStatus>, Vec<DdnsStatus>) {
+    if config.ddns.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let state = crate::ddns::update::State::load(&config.global.run_dir);
+    let wan = state
+        .wan
+        .iter()
+        .map(|w| WanStatus {
+            family: if w.address.is_ipv4() { "ipv4" } else { "ipv6" },
+            address: w.address.to_string(),
+            interface: Some(w.interface.clone()).filter(|i| !i.is_empty()),
+            source: w.source.clone(),
+            nat: w.nat.clone(),
+        })
+        .collect();
+    let family = |on: bool, f: Option<&crate::ddns::update::FamilyState>| {
+        on.then(|| {
+            let f = f.cloned().unwrap_or_default();
+            DdnsFamilyStatus {
+                current: f.current.map(|a| a.to_string()),
+                published: f.published.iter().map(|a| a.to_string()).collect(),
+                last_change: f.changed.map(der::rfc3339),
+            }
+        })
+    };
+    let records = config
+        .ddns
+        .iter()
+        .map(|d| {
+            let e = state.records.get(&d.name);
+            DdnsStatus {
+                name: d.name.clone(),
+                domain: d.domain.clone(),
+                provider: d.provider.clone(),
+                enabled: d.enabled,
+                ipv4: family(d.ipv4, e.map(|e| &e.v4)),
+                ipv6: family(d.ipv6, e.map(|e| &e.v6)),
+                confirmed: e.and_then(|e| e.confirmed).map(der::rfc3339),
+                last_error: e.and_then(|e| e.last_error.clone()),
+                next_attempt: e.and_then(|e| e.retry_at).map(der::rfc3339),
+                refused: e.is_some_and(|e| e.refused),
+            }
+        })
+        .collect();
+    (wan, records)
 }
 
 /// The human form, one line per certificate and per failing target.
@@ -172,6 +286,55 @@ pub fn render(status: &Status) -> String {
             if let Some(e) = &d.last_error {
                 out.push_str(&format!("    last error: {e}\n"));
             }
+        }
+    }
+    for w in &status.wan {
+        let on = w
+            .interface
+            .as_deref()
+            .map(|i| format!(" on {i}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "wan {}: {}{on} (from {})\n",
+            w.family, w.address, w.source
+        ));
+        if let Some(nat) = &w.nat {
+            out.push_str(&format!("  not reachable from the Internet: {nat}\n"));
+        }
+    }
+    for d in &status.ddns {
+        let off = if d.enabled { "" } else { " (disabled)" };
+        out.push_str(&format!(
+            "ddns {}: {} via {}{off}\n",
+            d.name, d.domain, d.provider
+        ));
+        for (rr, f) in [("A", &d.ipv4), ("AAAA", &d.ipv6)] {
+            let Some(f) = f else { continue };
+            let published = if f.published.is_empty() {
+                "nothing known".to_string()
+            } else {
+                f.published.join(", ")
+            };
+            let since = f
+                .last_change
+                .as_deref()
+                .map(|t| format!(" since {t}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {rr}: current {}, published {published}{since}\n",
+                f.current.as_deref().unwrap_or("none")
+            ));
+        }
+        if let Some(e) = &d.last_error {
+            out.push_str(&format!("  last error: {e}\n"));
+        }
+        if d.refused {
+            out.push_str(&format!(
+                "  stopped: fix the configuration or run `wancert ddns --force {}`\n",
+                d.name
+            ));
+        } else if let Some(t) = &d.next_attempt {
+            out.push_str(&format!("  next attempt after {t}\n"));
         }
     }
     out
