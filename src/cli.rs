@@ -219,7 +219,7 @@ fn ddns_pass(
     let results = ddns::run(config, http, &SystemClock, opts, only)?;
     let failed = results
         .iter()
-        .filter(|(_, o)| matches!(o, ddns::Outcome::Failed(_)))
+        .filter(|(_, o)| matches!(o, ddns::Outcome::Failed(_) | ddns::Outcome::Refused(_)))
         .count();
     if failed > 0 {
         log::error!(

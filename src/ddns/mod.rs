@@ -41,8 +41,11 @@ pub enum Outcome {
     /// Sent to the provider.
     Updated(Want),
     /// Nothing was done, for the reason given (no address, backing off,
-    /// refused earlier, behind NAT).
+    /// behind NAT).
     Skipped(String),
+    /// Not tried: the provider refused earlier for a reason retrying cannot
+    /// fix; a person must change the configuration (or `--force`).
+    Refused(String),
     Failed(Error),
 }
 
@@ -220,7 +223,7 @@ impl Pass<'_, '_> {
                     conf.name
                 );
                 log::warn!("ddns {}: {msg}", conf.name);
-                return Ok(Outcome::Skipped(msg));
+                return Ok(Outcome::Refused(msg));
             }
             Plan::Send(why) => why,
             Plan::Lookup { interval } => {
@@ -1169,7 +1172,7 @@ mod tests {
         lab.run(&config, &mut world, 100_000, false);
         for t in [100_300, 200_000, 900_000] {
             let out = lab.run(&config, &mut world, t, false);
-            assert!(matches!(out[0].1, Outcome::Skipped(_)));
+            assert!(matches!(out[0].1, Outcome::Refused(_)));
         }
         assert_eq!(lab.sent().len(), 3, "no retry after a refusal");
         let status = State::load(&lab.dir.join("run"));

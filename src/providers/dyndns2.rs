@@ -140,7 +140,12 @@ impl DnsProvider for Dyndns2<'_> {
             headers: &headers,
             body: None,
         };
-        let resp = rest::send(self.env.http, self.env.clock, &req, "dyndns2")?;
+        let resp = rest::send(self.env.http, self.env.clock, &req, "dyndns2").map_err(|e| {
+            e.context(&format!(
+                "config provider '{}' (check option server)",
+                self.section
+            ))
+        })?;
         let body = String::from_utf8_lossy(&resp.body);
         judge(resp.status, &body, fqdn, addrs)
             .map_err(|e| prefix(e, &format!("{} ({})", strip_query(&self.url), self.section)))?;

@@ -1,0 +1,460 @@
+//! `wancert ddns`, the real binary: addresses from a stand-in `ubus` that
+//! prints real-shaped netifd dumps (tests/fixtures/ddns), or from this
+//! machine's kernel; records sent to a local dyndns2 server that answers
+//! each code of the protocol and counts requests.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+
+use common::httpd::{Request, Response, Server};
+use common::{TempDir, text, wancert};
+
+const PASSWORD: &str = "s3cret-Pa55";
+
+/// A router in a temporary directory: a fake `ubus`, a dyndns2 service and
+/// a web echo on loopback.
+struct Router {
+    dir: TempDir,
+    /// The dyndns2 service answers this to the next update.
+    answer: Arc<Mutex<String>>,
+    service: Server,
+}
+
+impl Router {
+    fn new(tag: &str) -> Router {
+        let dir = TempDir::new(tag);
+        let ubus = dir.path().join("ubus");
+        // Stands in for OpenWrt's ubus: it answers the one question wancert
+        // asks, with the argv checked, from dump.json next to it.
+        fs::write(
+            &ubus,
+            "#!/bin/sh\n\
+             if [ \"$*\" != \"call network.interface dump\" ]; then\n\
+             \techo \"fake ubus: unexpected arguments: $*\" >&2; exit 1\n\
+             fi\n\
+             exec cat \"$(dirname \"$0\")/dump.json\"\n",
+        )
+        .unwrap();
+        fs::set_permissions(&ubus, fs::Permissions::from_mode(0o755)).unwrap();
+        let answer = Arc::new(Mutex::new("good".to_string()));
+        let said = answer.clone();
+        let service = Server::start(move |r: &Request| match r.path() {
+            "/nic/update" => Response::text(200, &said.lock().unwrap()),
+            // The web echo: what the Internet sees of the dual-stack router.
+            "/ip" => Response::text(200, "203.0.113.45\n"),
+            _ => Response::text(404, "not found"),
+        });
+        let router = Router {
+            dir,
+            answer,
+            service,
+        };
+        router.dump("ubus_dual_stack.json");
+        router
+    }
+
+    /// What `ubus call network.interface dump` prints from now on.
+    fn dump(&self, fixture: &str) {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/ddns")
+            .join(fixture);
+        fs::copy(from, self.dir.path().join("dump.json")).unwrap();
+    }
+
+    fn answer(&self, code: &str) {
+        *self.answer.lock().unwrap() = code.into();
+    }
+
+    /// Write the configuration with `record` as the ddns section's extra
+    /// options and `password` for the provider.
+    fn config(&self, record: &str, password: &str) -> PathBuf {
+        let d = self.dir.path().display();
+        let text = format!(
+            "config wancert 'global'\n\
+             \toption state_dir '{d}/state'\n\
+             \toption run_dir '{d}/run'\n\
+             \toption ubus '{d}/ubus'\n\
+             \t# Nothing listens here: the DNS lookup after a reboot fails fast.\n\
+             \tlist propagation_server '127.0.0.1:1'\n\
+             config provider 'noip'\n\
+             \toption type 'dyndns2'\n\
+             \toption server '{url}'\n\
+             \toption username 'user@example.com'\n\
+             \toption password '{password}'\n\
+             config ddns 'home'\n\
+             \toption provider 'noip'\n\
+             \toption domain 'home.example.com'\n\
+             {echo}{record}",
+            url = self.service.url(),
+            // The web echo for the NAT check, unless the test lists its own.
+            echo = if record.contains("web_url") {
+                String::new()
+            } else {
+                format!("\tlist web_url '{}/ip'\n", self.service.url())
+            }
+        );
+        let path = self.dir.path().join("wancert.conf");
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn run(&self, config: &Path, args: &[&str]) -> Output {
+        let mut all = vec!["--config", config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        wancert(&all)
+    }
+
+    /// Requests to /nic/update so far.
+    fn updates(&self) -> Vec<Request> {
+        self.service
+            .requests()
+            .into_iter()
+            .filter(|r| r.path() == "/nic/update")
+            .collect()
+    }
+
+    fn status(&self, config: &Path) -> serde_json::Value {
+        let out = self.run(config, &["status", "--json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(!text(&out).contains(PASSWORD));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// Every file under `dir` with its modification time and size; empty when
+/// `dir` does not exist.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(e.path());
+            }
+            out.push((e.path(), meta.modified().unwrap(), meta.len()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn query(r: &Request, key: &str) -> Option<String> {
+    r.query()
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+#[test]
+fn updates_once_then_costs_nothing_and_follows_a_renumbering() {
+    let router = Router::new("ddns-dyndns2");
+    let config = router.config("", PASSWORD);
+
+    let out = router.run(&config, &["ddns"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let updates = router.updates();
+    assert_eq!(updates.len(), 1, "{}", text(&out));
+    let u = &updates[0];
+    assert_eq!(query(u, "hostname").as_deref(), Some("home.example.com"));
+    assert_eq!(query(u, "myip").as_deref(), Some("203.0.113.45"));
+    assert_eq!(query(u, "myipv6").as_deref(), Some("2001:db8:0:1::1234"));
+    // Basic authentication, as the protocol wants it.
+    let expected = format!(
+        "Basic {}",
+        wancert::b64::std(format!("user@example.com:{PASSWORD}").as_bytes())
+    );
+    assert_eq!(u.header("authorization"), Some(expected.as_str()));
+    assert!(!text(&out).contains(PASSWORD));
+
+    // A run with nothing to do: no request, no write under state_dir, and
+    // the cache in run_dir is not rewritten either.
+    let state_before = snapshot(&router.dir.path().join("state"));
+    let run_before = snapshot(&router.dir.path().join("run"));
+    let requests_before = router.service.requests().len();
+    for _ in 0..3 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let out = router.run(&config, &["ddns"]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = router.run(&config, &["run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        router.service.requests().len(),
+        requests_before,
+        "no HTTP request at all"
+    );
+    assert_eq!(snapshot(&router.dir.path().join("state")), state_before);
+    assert!(
+        state_before.is_empty(),
+        "DDNS never writes under state_dir: {state_before:?}"
+    );
+    let run_after = snapshot(&router.dir.path().join("run"));
+    let cache = |s: &[(PathBuf, std::time::SystemTime, u64)]| {
+        s.iter().find(|(p, ..)| p.ends_with("ddns.json")).cloned()
+    };
+    assert!(cache(&run_before).is_some());
+    assert_eq!(cache(&run_after), cache(&run_before));
+
+    // The ISP renumbers: the AAAA follows, the unchanged A goes along (the
+    // protocol sets both at once).
+    router.dump("ubus_renumbered.json");
+    router.answer("nochg");
+    let out = router.run(&config, &["ddns"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let updates = router.updates();
+    assert_eq!(updates.len(), 2);
+    assert_eq!(
+        query(&updates[1], "myipv6").as_deref(),
+        Some("2001:db8:0:2::77")
+    );
+
+    let status = router.status(&config);
+    let rec = &status["ddns"][0];
+    assert_eq!(rec["name"], "home");
+    assert_eq!(rec["ipv6"]["current"], "2001:db8:0:2::77");
+    assert_eq!(rec["ipv6"]["published"][0], "2001:db8:0:2::77");
+    assert!(rec["ipv6"]["last_change"].is_string());
+    assert_eq!(rec["ipv4"]["published"][0], "203.0.113.45");
+    assert_eq!(rec["refused"], false);
+    assert_eq!(status["version"], 1);
+    let wan: Vec<&str> = status["wan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(wan, ["203.0.113.45", "2001:db8:0:2::77"]);
+    assert_eq!(status["wan"][0]["interface"], "wan");
+    assert_eq!(status["wan"][1]["interface"], "wan6");
+}
+
+#[test]
+fn a_lan_host_gets_its_own_aaaa_that_follows_the_prefix() {
+    let router = Router::new("ddns-lanhost");
+    let config = router.config(
+        "\toption ipv4 '0'\n\toption host_suffix '::1:2'\n",
+        PASSWORD,
+    );
+    assert!(router.run(&config, &["ddns"]).status.success());
+    router.dump("ubus_renumbered.json");
+    let out = router.run(&config, &["ddns"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let sent: Vec<Option<String>> = router
+        .updates()
+        .iter()
+        .map(|u| query(u, "myipv6"))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            Some("2001:db8:aa00:10::1:2".to_string()),
+            Some("2001:db8:bb00:10::1:2".to_string())
+        ]
+    );
+    assert!(router.updates().iter().all(|u| query(u, "myip").is_none()));
+}
+
+#[test]
+fn account_errors_stop_retries_until_the_configuration_changes() {
+    for code in [
+        "badauth", "nohost", "abuse", "notfqdn", "!donator", "badagent", "numhost",
+    ] {
+        let router = Router::new("ddns-refused");
+        let config = router.config("", PASSWORD);
+        router.answer(code);
+        let out = router.run(&config, &["ddns"]);
+        assert_eq!(out.status.code(), Some(2), "{code}: {}", text(&out));
+        assert!(
+            text(&out).contains(&format!("({code})")),
+            "{code}: {}",
+            text(&out)
+        );
+        assert!(!text(&out).contains(PASSWORD));
+        // Later runs do not ask again, and say why.
+        for _ in 0..2 {
+            let out = router.run(&config, &["ddns"]);
+            assert_eq!(out.status.code(), Some(2), "{code}: {}", text(&out));
+            assert!(text(&out).contains("--force"), "{}", text(&out));
+        }
+        assert_eq!(router.updates().len(), 1, "{code}: one request only");
+        let status = router.status(&config);
+        assert_eq!(status["ddns"][0]["refused"], true, "{code}");
+        assert!(
+            status["ddns"][0]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains(code)
+        );
+
+        // Fixing the password (any change of the record or its provider)
+        // lifts the stop.
+        router.answer("good");
+        let fixed = router.config("", "another-password");
+        let out = router.run(&fixed, &["ddns"]);
+        assert!(out.status.success(), "{code}: {}", text(&out));
+        assert_eq!(router.updates().len(), 2, "{code}");
+        assert_eq!(router.status(&fixed)["ddns"][0]["refused"], false);
+    }
+}
+
+#[test]
+fn service_trouble_backs_off_and_force_overrides() {
+    for code in ["911", "dnserr"] {
+        let router = Router::new("ddns-911");
+        let config = router.config("", PASSWORD);
+        router.answer(code);
+        let out = router.run(&config, &["ddns"]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("30 minutes"), "{}", text(&out));
+        let out = router.run(&config, &["ddns"]);
+        assert!(
+            out.status.success(),
+            "backing off is not a failure: {}",
+            text(&out)
+        );
+        assert_eq!(router.updates().len(), 1, "backing off");
+        let status = router.status(&config);
+        assert!(status["ddns"][0]["next_attempt"].is_string(), "{status}");
+        router.answer("good");
+        let out = router.run(&config, &["ddns", "--force", "home"]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(router.updates().len(), 2);
+    }
+}
+
+#[test]
+fn behind_carrier_grade_nat_the_a_record_is_left_alone() {
+    let router = Router::new("ddns-cgnat");
+    router.dump("ubus_pppoe_cgnat.json");
+    let config = router.config("", PASSWORD);
+    let out = router.run(&config, &["ddns"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("100.72.13.5 is a carrier-grade NAT address"),
+        "{}",
+        text(&out)
+    );
+    let u = &router.updates()[0];
+    assert_eq!(query(u, "myip"), None);
+    assert_eq!(query(u, "myipv6").as_deref(), Some("2001:db8:dd:1::5"));
+    let status = router.status(&config);
+    let nat = status["wan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["address"] == "100.72.13.5")
+        .unwrap();
+    assert!(
+        nat["nat"].as_str().unwrap().contains("carrier-grade"),
+        "{nat}"
+    );
+    // The warning is news once; later runs keep quiet about it.
+    let out = router.run(&config, &["ddns"]);
+    assert!(!text(&out).contains("carrier-grade"), "{}", text(&out));
+
+    // cgnat 'web': the address the Internet sees instead.
+    let web = router.config("\toption cgnat 'web'\n", PASSWORD);
+    let out = router.run(&web, &["ddns"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let last = router.updates().pop().unwrap();
+    assert_eq!(query(&last, "myip").as_deref(), Some("203.0.113.45"));
+}
+
+#[test]
+fn this_machines_kernel_as_the_source() {
+    // The kernel's own view: `ip addr show` on the default route's device,
+    // /proc/net/if_inet6, and the route source toward the Internet. What it
+    // publishes must match what `ip route get` says.
+    let route = std::process::Command::new("ip")
+        .args(["-4", "route", "get", "1.1.1.1"])
+        .output()
+        .unwrap();
+    let route = String::from_utf8_lossy(&route.stdout).into_owned();
+    let words: Vec<&str> = route.split_whitespace().collect();
+    let src = words
+        .iter()
+        .position(|w| *w == "src")
+        .map(|i| words[i + 1].to_string())
+        .expect("this test needs an IPv4 default route");
+    for source in ["interface", "route"] {
+        let router = Router::new("ddns-kernel");
+        let config = router.config(
+            &format!("\toption source '{source}'\n\toption nat_check '0'\n\toption cgnat 'skip'\n"),
+            PASSWORD,
+        );
+        let out = router.run(&config, &["-v", "ddns"]);
+        assert!(out.status.success(), "{source}: {}", text(&out));
+        let sent = router.updates();
+        let v4: std::net::Ipv4Addr = src.parse().unwrap();
+        let private = v4.is_private() || (v4.octets()[0] == 100 && v4.octets()[1] & 0xc0 == 64);
+        if private {
+            // Behind NAT on this machine: nothing published for IPv4.
+            assert!(sent.iter().all(|u| query(u, "myip").is_none()), "{source}");
+        } else {
+            assert_eq!(
+                query(&sent[0], "myip"),
+                Some(src.clone()),
+                "{source}: {}",
+                text(&out)
+            );
+        }
+        // Whatever IPv6 this machine has, a ULA or link-local address is
+        // never published (this lab's eth0 has only fd00::2 and fe80::).
+        for u in &sent {
+            if let Some(v6) = query(u, "myipv6") {
+                let v6: std::net::Ipv6Addr = v6.parse().unwrap();
+                assert_eq!(v6.segments()[0] & 0xe000, 0x2000, "{source}: {v6}");
+            }
+        }
+    }
+}
+
+#[test]
+fn web_echo_services_are_asked_over_the_forced_family() {
+    // One echo service on IPv6 loopback only, one on IPv4 loopback only;
+    // each is listed for both families. Forced to one family, the client
+    // cannot reach the other family's service, so each answers once.
+    let v6 = Server::start_on("[::1]:0", |_: &Request| {
+        Response::text(200, "2001:db8:77::45\n")
+    });
+    let v4 = Server::start(|_: &Request| Response::text(200, "198.51.100.45\n"));
+    let router = Router::new("ddns-web");
+    let config = router.config(
+        &format!(
+            "\toption source 'web'\n\tlist web_url '{}/ip'\n\tlist web_url '{}/ip'\n",
+            v6.url(),
+            v4.url()
+        ),
+        PASSWORD,
+    );
+    let out = router.run(&config, &["ddns"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let u = &router.updates()[0];
+    assert_eq!(query(u, "myip").as_deref(), Some("198.51.100.45"));
+    assert_eq!(query(u, "myipv6").as_deref(), Some("2001:db8:77::45"));
+    assert_eq!(
+        v6.requests().len(),
+        1,
+        "only the IPv6 lookup reached the IPv6 service"
+    );
+    assert_eq!(
+        v4.requests().len(),
+        1,
+        "only the IPv4 lookup reached the IPv4 service"
+    );
+    // Unchanged: the web source is the one lookup of a no-op run.
+    let out = router.run(&config, &["ddns"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(router.updates().len(), 1);
+    assert_eq!((v4.requests().len(), v6.requests().len()), (2, 2));
+}
