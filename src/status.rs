@@ -339,3 +339,82 @@ pub fn render(status: &Status) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ddns::update::{Entry, FamilyState, State, WanSeen};
+
+    #[test]
+    fn ddns_records_and_wan_addresses() {
+        let dir = std::env::temp_dir().join(format!("wancert-status-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = format!(
+            "config wancert\n\toption run_dir '{}'\n\toption state_dir '{0}/state'\n\
+             config provider 'p'\n\toption type 'dyndns2'\n\toption password 'hunter2'\n\
+             config ddns 'home'\n\toption provider 'p'\n\toption domain 'home.example.com'\n\toption ipv6 '0'\n\
+             config ddns 'nas'\n\toption provider 'p'\n\toption domain 'nas.example.com'\n\toption host_suffix '::2'\n",
+            dir.display()
+        );
+        let config = crate::config::parse("/c", &text).unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let mut state = State::default();
+        state.records.insert(
+            "home".into(),
+            Entry {
+                config: "x".into(),
+                v4: FamilyState {
+                    current: Some(ip("203.0.113.7")),
+                    published: vec![ip("203.0.113.6")],
+                    changed: Some(1_700_000_000),
+                },
+                failures: 2,
+                retry_at: Some(1_700_000_600),
+                last_error: Some("DNS: server down".into()),
+                ..Entry::default()
+            },
+        );
+        state.wan.push(WanSeen {
+            address: ip("100.72.13.5"),
+            interface: "wan".into(),
+            source: "ubus".into(),
+            nat: Some("carrier-grade NAT".into()),
+        });
+        state.save(&dir).unwrap();
+
+        let status = collect(&config, 1_700_000_100).unwrap();
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["wan"][0]["family"], "ipv4");
+        assert_eq!(json["wan"][0]["nat"], "carrier-grade NAT");
+        let home = &json["ddns"][0];
+        assert_eq!(home["ipv4"]["current"], "203.0.113.7");
+        assert_eq!(home["ipv4"]["published"][0], "203.0.113.6");
+        assert_eq!(home["ipv4"]["last_change"], "2023-11-14T22:13:20Z");
+        assert!(home.get("ipv6").is_none(), "option ipv6 is off");
+        assert_eq!(home["next_attempt"], "2023-11-14T22:23:20Z");
+        assert_eq!(home["refused"], false);
+        // A record no run has seen yet still shows, with nothing known.
+        let nas = &json["ddns"][1];
+        assert_eq!(nas["ipv6"]["published"], serde_json::json!([]));
+        assert!(nas["ipv6"].get("current").is_none());
+
+        let text = render(&status);
+        assert!(
+            text.contains("wan ipv4: 100.72.13.5 on wan (from ubus)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "A: current 203.0.113.7, published 203.0.113.6 since 2023-11-14T22:13:20Z"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("last error: DNS: server down") && text.contains("next attempt after"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2") && !json.to_string().contains("hunter2"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
