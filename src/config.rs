@@ -647,6 +647,9 @@ pub struct DdnsConf {
     /// Before sending a new IPv4 address, ask a web echo whether the
     /// Internet sees the same one.
     pub nat_check: bool,
+    /// The section as written, for a digest of it (DDNS starts over when
+    /// a record's configuration changes).
+    pub section: Section,
 }
 
 /// Option `source` of a `config ddns` section.
@@ -878,6 +881,7 @@ fn parse_ddns(
         force_interval,
         cgnat,
         nat_check,
+        section: s.clone(),
     })
 }
 
@@ -1581,8 +1585,10 @@ mod ddns_tests {
                 force_interval: DDNS_FORCE_INTERVAL,
                 cgnat: CgnatPolicy::Skip,
                 nat_check: true,
+                section: d.section.clone(),
             }
         );
+        assert_eq!(d.section.value("domain"), Some("Home.Example.com"));
         assert_eq!(Global::default().ubus, "ubus");
         let g = parse("/c", "config wancert\n\toption ubus '/tmp/fake-ubus'\n").unwrap();
         assert_eq!(g.global.ubus, "/tmp/fake-ubus");

@@ -242,7 +242,7 @@ fn ddns_status(config: &Config) -> (Vec<WanStatus>, Vec<DdnsStatus>) {
         .ddns
         .iter()
         .map(|d| {
-            let e = state.records.get(&d.name);
+            let e = state.record(&d.name);
             DdnsStatus {
                 name: d.name.clone(),
                 domain: d.domain.clone(),
@@ -359,21 +359,19 @@ mod tests {
         let config = crate::config::parse("/c", &text).unwrap();
         let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
         let mut state = State::default();
-        state.records.insert(
-            "home".into(),
-            Entry {
-                config: "x".into(),
-                v4: FamilyState {
-                    current: Some(ip("203.0.113.7")),
-                    published: vec![ip("203.0.113.6")],
-                    changed: Some(1_700_000_000),
-                },
-                failures: 2,
-                retry_at: Some(1_700_000_600),
-                last_error: Some("DNS: server down".into()),
-                ..Entry::default()
+        state.put(Entry {
+            name: "home".into(),
+            config: "x".into(),
+            v4: FamilyState {
+                current: Some(ip("203.0.113.7")),
+                published: vec![ip("203.0.113.6")],
+                changed: Some(1_700_000_000),
             },
-        );
+            failures: 2,
+            retry_at: Some(1_700_000_600),
+            last_error: Some("DNS: server down".into()),
+            ..Entry::default()
+        });
         state.wan.push(WanSeen {
             address: ip("100.72.13.5"),
             interface: "wan".into(),

@@ -123,8 +123,7 @@ fn values(m: Message, name: &Name, server: SocketAddr) -> Result<Vec<IpAddr>> {
             )));
         }
     }
-    let mut out: Vec<IpAddr> = m
-        .answers
+    Ok(m.answers
         .iter()
         .filter(|rr| rr.name == *name)
         .filter_map(|rr| match rr.data {
@@ -132,9 +131,7 @@ fn values(m: Message, name: &Name, server: SocketAddr) -> Result<Vec<IpAddr>> {
             RData::Aaaa(ip) => Some(ip.into()),
             _ => None,
         })
-        .collect();
-    out.sort();
-    Ok(out)
+        .collect())
 }
 
 #[cfg(test)]

@@ -13,8 +13,7 @@ pub mod selection;
 pub mod sources;
 pub mod update;
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use selection::{Seen, V4Kind};
@@ -105,7 +104,7 @@ pub fn run_with<'a>(
         config,
         memo: Memo {
             world,
-            answers: BTreeMap::new(),
+            answers: Vec::new(),
         },
         now,
         wan: Vec::new(),
@@ -117,9 +116,10 @@ pub fn run_with<'a>(
         .iter()
         .filter(|d| d.enabled && only.is_none_or(|o| o == d.name))
     {
-        let cached = state.records.get(&conf.name);
+        let cached = state.record(&conf.name);
         let fingerprint = fingerprint(config, conf);
         let mut entry = update::fresh_entry(cached, &fingerprint).unwrap_or_else(|| Entry {
+            name: conf.name.clone(),
             config: fingerprint.clone(),
             ..Entry::default()
         });
@@ -131,12 +131,12 @@ pub fn run_with<'a>(
                 entry.last_error = Some(e.to_string());
                 Outcome::Failed(e)
             });
-        state.records.insert(conf.name.clone(), entry);
+        state.put(entry);
         results.push((conf.name.clone(), outcome));
     }
     state
         .records
-        .retain(|name, _| config.ddns_record(name).is_some_and(|d| d.enabled));
+        .retain(|e| config.ddns_record(&e.name).is_some_and(|d| d.enabled));
     // With `only`, the other records' WAN view stays what it was.
     state.wan = if only.is_some() && pass.wan.is_empty() {
         old_wan.clone()
@@ -153,10 +153,20 @@ pub fn run_with<'a>(
 /// record's options and its provider's (credentials included, so a fixed
 /// password lifts a refusal). Only the digest is stored.
 fn fingerprint(config: &Config, conf: &DdnsConf) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     let provider = config.provider(&conf.provider).map(|p| &p.section);
-    let text = format!("{conf:?}{provider:?}");
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    crate::b64::url(&digest.as_ref()[..12])
+    for section in std::iter::once(&conf.section).chain(provider) {
+        for o in &section.options {
+            ctx.update(o.name.as_bytes());
+            for v in &o.values {
+                ctx.update(b"\0");
+                ctx.update(v.as_bytes());
+            }
+            ctx.update(b"\n");
+        }
+        ctx.update(b"\n");
+    }
+    crate::b64::url(&ctx.finish().as_ref()[..12])
 }
 
 struct Pass<'c, 'w> {
@@ -196,7 +206,6 @@ impl Pass<'_, '_> {
             conf.force_interval,
             opts.force,
         );
-        log::debug!("ddns {}: {want:?}: {plan:?}", conf.name);
         let mut provider: Option<Box<dyn DnsProvider + 'a>> = None;
         let why = match plan {
             Plan::Idle => {
@@ -386,7 +395,7 @@ impl Pass<'_, '_> {
     fn behind_nat(
         &mut self,
         conf: &DdnsConf,
-        ip: std::net::Ipv4Addr,
+        ip: Ipv4Addr,
         kind: V4Kind,
         interface: &str,
         source: AddrSource,
@@ -640,10 +649,10 @@ impl Pass<'_, '_> {
     }
 }
 
-fn v4_of(ip: IpAddr) -> std::net::Ipv4Addr {
+fn v4_of(ip: IpAddr) -> Ipv4Addr {
     match ip {
         IpAddr::V4(v4) => v4,
-        IpAddr::V6(_) => std::net::Ipv4Addr::UNSPECIFIED,
+        IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
     }
 }
 
@@ -658,7 +667,7 @@ fn family_name(f: Family) -> &'static str {
 /// records asking it. Errors are kept as text (they are shown, not matched).
 struct Memo<'w> {
     world: &'w mut dyn World,
-    answers: BTreeMap<String, std::result::Result<String, String>>,
+    answers: Vec<(String, std::result::Result<String, String>)>,
 }
 
 impl Memo<'_> {
@@ -667,12 +676,15 @@ impl Memo<'_> {
         key: String,
         ask: impl FnOnce(&mut dyn World) -> Result<String>,
     ) -> Result<String> {
-        let world = &mut *self.world;
-        self.answers
-            .entry(key)
-            .or_insert_with(|| ask(world).map_err(|e| e.to_string()))
-            .clone()
-            .map_err(Error::Other)
+        let answer = match self.answers.iter().find(|(k, _)| *k == key) {
+            Some((_, a)) => a.clone(),
+            None => {
+                let a = ask(&mut *self.world).map_err(|e| e.to_string());
+                self.answers.push((key, a.clone()));
+                a
+            }
+        };
+        answer.map_err(Error::Other)
     }
     fn ubus(&mut self) -> Result<String> {
         self.get("ubus".into(), |w| w.ubus_dump())
@@ -705,10 +717,10 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
 const WEB_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Public addresses toward which the route source asks the kernel for a
-/// source address. No packet is sent: `connect` on a UDP socket only picks
-/// the route.
-const ROUTE_V4: &str = "1.1.1.1:53";
-const ROUTE_V6: &str = "[2606:4700:4700::1111]:53";
+/// source address (Cloudflare's resolver). No packet is sent: `connect` on
+/// a UDP socket only picks the route.
+const ROUTE_V4: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 1);
+const ROUTE_V6: Ipv6Addr = Ipv6Addr::new(0x2606, 0x4700, 0x4700, 0, 0, 0, 0, 0x1111);
 
 /// The real world: processes, `/proc`, HTTP over one family, sockets, DNS.
 pub struct System {
@@ -760,16 +772,11 @@ impl Edges for System {
     }
 
     fn route(&mut self, family: Family) -> Result<IpAddr> {
-        let (bind, target): (SocketAddr, &str) = match family {
-            Family::V4 => (([0u8; 4], 0).into(), ROUTE_V4),
-            Family::V6 => (([0u16; 8], 0).into(), ROUTE_V6),
+        let (bind, target): (IpAddr, IpAddr) = match family {
+            Family::V4 => (Ipv4Addr::UNSPECIFIED.into(), ROUTE_V4.into()),
+            Family::V6 => (Ipv6Addr::UNSPECIFIED.into(), ROUTE_V6.into()),
         };
-        route_source(
-            bind,
-            target
-                .parse()
-                .map_err(|_| Error::other("bad route target"))?,
-        )
+        route_source(SocketAddr::new(bind, 0), SocketAddr::new(target, 53))
     }
 
     fn script(&mut self, argv: &[String]) -> Result<String> {
@@ -827,7 +834,7 @@ mod tests {
         dump: String,
         if_inet6: String,
         /// url → body
-        web: BTreeMap<String, String>,
+        web: std::collections::BTreeMap<String, String>,
         /// What the DNS servers hold: (A, AAAA).
         dns: Option<(Vec<IpAddr>, Vec<IpAddr>)>,
         asked: Vec<String>,
@@ -1177,7 +1184,7 @@ mod tests {
         assert_eq!(lab.sent().len(), 3, "no retry after a refusal");
         let status = State::load(&lab.dir.join("run"));
         assert_eq!(
-            status.records["home"].last_error.as_deref(),
+            status.record("home").unwrap().last_error.as_deref(),
             Some("badauth")
         );
         // A changed configuration (a fixed password) tries again.
@@ -1186,7 +1193,10 @@ mod tests {
         lab.run(&fixed, &mut world, 900_300, false);
         assert_eq!(lab.sent().len(), 4);
         assert_eq!(
-            State::load(&lab.dir.join("run")).records["home"].last_error,
+            State::load(&lab.dir.join("run"))
+                .record("home")
+                .unwrap()
+                .last_error,
             None
         );
     }

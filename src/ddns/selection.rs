@@ -115,22 +115,22 @@ pub fn usable_v6(s: &Seen) -> bool {
 /// published last) wins while it still qualifies, so the record does not flap
 /// between two good addresses.
 pub fn pick_v6(seen: &[Seen], previous: Option<IpAddr>) -> Option<Ipv6Addr> {
-    let mut good: Vec<&Seen> = seen.iter().filter(|s| usable_v6(s)).collect();
-    if let Some(p) = previous
-        && good.iter().any(|s| s.ip == p)
+    let good = || {
+        seen.iter()
+            .filter(|s| usable_v6(s))
+            .filter_map(|s| match s.ip {
+                IpAddr::V6(ip) => Some((!s.fixed, ip)),
+                IpAddr::V4(_) => None,
+            })
+    };
+    if let Some(IpAddr::V6(p)) = previous
+        && good().any(|(_, ip)| ip == p)
     {
-        return match p {
-            IpAddr::V6(ip) => Some(ip),
-            IpAddr::V4(_) => None,
-        };
+        return Some(p);
     }
     // Sources list addresses in no reliable order (the kernel's is a hash
-    // order): sort, so that the same set always gives the same answer.
-    good.sort_by_key(|s| (!s.fixed, s.ip));
-    good.first().and_then(|s| match s.ip {
-        IpAddr::V6(ip) => Some(ip),
-        IpAddr::V4(_) => None,
-    })
+    // order): the least, so that the same set always gives the same answer.
+    good().min().map(|(_, ip)| ip)
 }
 
 /// The IPv4 address to publish from `seen` and its kind: a public address
@@ -204,7 +204,7 @@ pub fn compose(prefix: Ipv6Addr, len: u8, suffix: Ipv6Addr) -> Ipv6Addr {
 /// `previous` wins while its prefix is still current.
 pub fn lan_host(prefixes: &[Seen], id: HostId, previous: Option<IpAddr>) -> Option<Ipv6Addr> {
     let suffix = host_bits(id);
-    let mut addrs: Vec<(bool, Ipv6Addr)> = prefixes
+    let addrs: Vec<(bool, Ipv6Addr)> = prefixes
         .iter()
         .filter(|s| !s.deprecated && !s.tentative && !s.temporary)
         .filter_map(|s| match s.ip {
@@ -217,9 +217,7 @@ pub fn lan_host(prefixes: &[Seen], id: HostId, previous: Option<IpAddr>) -> Opti
     {
         return Some(p);
     }
-    addrs.sort();
-    addrs.dedup();
-    addrs.first().map(|(_, a)| *a)
+    addrs.iter().min().map(|(_, a)| *a)
 }
 
 #[cfg(test)]

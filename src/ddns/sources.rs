@@ -71,52 +71,40 @@ pub struct Iface {
     #[serde(default)]
     pub metric: u32,
     #[serde(default, rename = "ipv4-address")]
-    pub ipv4: Vec<UbusAddr>,
+    pub ipv4: Vec<Item>,
     #[serde(default, rename = "ipv6-address")]
-    pub ipv6: Vec<UbusAddr>,
+    pub ipv6: Vec<Item>,
     /// Prefixes delegated to this (upstream) interface.
     #[serde(default, rename = "ipv6-prefix")]
-    pub prefixes: Vec<UbusAddr>,
+    pub prefixes: Vec<Item>,
     /// Parts of delegated prefixes assigned to this (downstream) interface.
     #[serde(default, rename = "ipv6-prefix-assignment")]
-    pub assignments: Vec<Assignment>,
+    pub assignments: Vec<Item>,
     #[serde(default)]
-    pub route: Vec<UbusRoute>,
+    pub route: Vec<Item>,
 }
 
-/// An address or prefix. `preferred` and `valid` are seconds left; netifd
-/// leaves them out for addresses without a lifetime (static ones).
-#[derive(Debug, Clone, Deserialize)]
-pub struct UbusAddr {
-    pub address: String,
+/// An address, a prefix, a prefix assignment or a route: one type for all,
+/// since each parsed type costs code on a router's flash. `preferred` and
+/// `valid` are seconds left; netifd leaves them out for addresses without a
+/// lifetime (static ones).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Item {
+    /// Addresses, prefixes and assignments.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Routes.
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
     pub mask: u8,
     #[serde(default)]
     pub preferred: Option<u32>,
     #[serde(default)]
     pub valid: Option<u32>,
-}
-
-/// A prefix assigned to a LAN, with the router's own address in it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Assignment {
-    pub address: String,
-    pub mask: u8,
-    #[serde(default)]
-    pub preferred: Option<u32>,
+    /// An assignment's address of the router itself in the prefix.
     #[serde(default, rename = "local-address")]
-    pub local: Option<LocalAddr>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct LocalAddr {
-    #[serde(default)]
-    pub address: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct UbusRoute {
-    pub target: String,
-    pub mask: u8,
+    pub local: Option<Box<Item>>,
 }
 
 /// Parse the dump.
@@ -142,11 +130,11 @@ fn seen(address: &str, mask: u8, preferred: Option<u32>, fixed: bool) -> Option<
     })
 }
 
-impl UbusAddr {
+impl Item {
     fn to_seen(&self) -> Option<Seen> {
         // No lifetime: configured by hand (or by a static proto).
         let fixed = self.preferred.is_none() && self.valid.is_none();
-        seen(&self.address, self.mask, self.preferred, fixed)
+        seen(self.address.as_deref()?, self.mask, self.preferred, fixed)
     }
 }
 
@@ -157,7 +145,11 @@ impl Iface {
             Family::V4 => "0.0.0.0",
             Family::V6 => "::",
         };
-        self.up && self.route.iter().any(|r| r.mask == 0 && r.target == any)
+        self.up
+            && self
+                .route
+                .iter()
+                .any(|r| r.mask == 0 && r.target.as_deref() == Some(any))
     }
 
     /// Its own addresses of `family`.
@@ -166,14 +158,14 @@ impl Iface {
             Family::V4 => &self.ipv4,
             Family::V6 => &self.ipv6,
         };
-        list.iter().filter_map(UbusAddr::to_seen).collect()
+        list.iter().filter_map(Item::to_seen).collect()
     }
 
     /// The prefixes assigned to it (a LAN), each as a prefix `Seen`.
     pub fn assigned_prefixes(&self) -> Vec<Seen> {
         self.assignments
             .iter()
-            .filter_map(|a| seen(&a.address, a.mask, a.preferred, false))
+            .filter_map(|a| seen(a.address.as_deref()?, a.mask, a.preferred, false))
             .collect()
     }
 }
@@ -209,7 +201,7 @@ pub fn ubus_addresses(ifaces: &[Iface], wan: &Iface, family: Family) -> Vec<Seen
     if family == Family::V4 || own.iter().any(super::selection::usable_v6) {
         return own;
     }
-    let delegated: Vec<Seen> = wan.prefixes.iter().filter_map(UbusAddr::to_seen).collect();
+    let delegated: Vec<Seen> = wan.prefixes.iter().filter_map(Item::to_seen).collect();
     let mut out = own;
     for i in ifaces {
         for a in &i.assignments {

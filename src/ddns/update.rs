@@ -10,7 +10,6 @@
 //! (bad credentials, unknown host) it waits for a configuration change or
 //! `--force`.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,9 +27,9 @@ pub const MAX_BACKOFF: u64 = 3600;
 /// What the runs remember, in `run_dir/ddns.json`.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct State {
-    /// Per `config ddns` section.
+    /// One per `config ddns` section.
     #[serde(default)]
-    pub records: BTreeMap<String, Entry>,
+    pub records: Vec<Entry>,
     /// The WAN addresses the sources reported on the last run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wan: Vec<WanSeen>,
@@ -52,6 +51,8 @@ pub struct WanSeen {
 /// One record's memory.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
+    /// The `config ddns` section's name.
+    pub name: String,
     /// A digest of the record's and its provider's configuration: when it
     /// changes, everything below is forgotten.
     pub config: String,
@@ -114,6 +115,19 @@ impl Entry {
 }
 
 impl State {
+    /// The entry of record `name`.
+    pub fn record(&self, name: &str) -> Option<&Entry> {
+        self.records.iter().find(|e| e.name == name)
+    }
+
+    /// Put `entry` in place of the one of the same name.
+    pub fn put(&mut self, entry: Entry) {
+        match self.records.iter_mut().find(|e| e.name == entry.name) {
+            Some(e) => *e = entry,
+            None => self.records.push(entry),
+        }
+    }
+
     fn path(run_dir: &Path) -> PathBuf {
         run_dir.join("ddns.json")
     }
@@ -505,12 +519,14 @@ mod tests {
     #[test]
     fn state_round_trips_and_stays_small() {
         let mut s = State::default();
-        s.records
-            .insert("home".into(), entry_with("203.0.113.1", 1000));
+        s.put(Entry {
+            name: "home".into(),
+            ..entry_with("203.0.113.1", 1000)
+        });
         let text = serde_json::to_string(&s).unwrap();
         assert_eq!(
             text,
-            r#"{"records":{"home":{"config":"c","v4":{"published":["203.0.113.1"],"changed":1000},"v6":{},"confirmed":1000}}}"#
+            r#"{"records":[{"name":"home","config":"c","v4":{"published":["203.0.113.1"],"changed":1000},"v6":{},"confirmed":1000}]}"#
         );
         assert_eq!(serde_json::from_str::<State>(&text).unwrap(), s);
     }
