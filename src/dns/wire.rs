@@ -763,6 +763,19 @@ impl Update {
         self
     }
 
+    /// Delete a whole RRset (RFC 2136 §2.5.2: class ANY, TTL 0, no data).
+    /// Followed by `add`s in the same message, it replaces the set at once.
+    pub fn delete_rrset(mut self, name: &Name, rtype: u16) -> Self {
+        self.msg.authority.push(Record {
+            name: name.clone(),
+            rtype,
+            class: class::ANY,
+            ttl: 0,
+            data: RData::Empty,
+        });
+        self
+    }
+
     pub fn build(self) -> Message {
         self.msg
     }
@@ -826,6 +839,27 @@ mod tests {
         assert_eq!(back.authority[1].class, class::NONE);
         assert_eq!(back.authority[1].ttl, 0);
         assert_eq!(back.authority[1].data.txt_value().unwrap(), "two");
+    }
+
+    #[test]
+    fn an_rrset_is_replaced_by_deleting_it_then_adding() {
+        let at = name("home.wancert.test");
+        let m = Update::new(7, &name("wancert.test"))
+            .delete_rrset(&at, rtype::AAAA)
+            .add(
+                &at,
+                rtype::AAAA,
+                300,
+                RData::Aaaa("2001:db8::7".parse().unwrap()),
+            )
+            .build();
+        let bytes = m.encode().unwrap();
+        // RFC 2136 §2.5.2: the owner, TYPE AAAA (28), CLASS ANY (255), TTL 0,
+        // RDLENGTH 0.
+        let mut del = at.wire().to_vec();
+        del.extend_from_slice(&[0, 28, 0, 255, 0, 0, 0, 0, 0, 0]);
+        assert!(bytes.windows(del.len()).any(|w| w == del));
+        assert_eq!(Message::decode(&bytes).unwrap(), m);
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //! Options: `server` (host or IP, may carry `:port`), `port` (53),
 //! `tsig_name`, `tsig_algorithm` (`hmac-sha256` or `hmac-sha512`),
 //! `tsig_secret` (base64), and `zone` (found from the SOA when absent).
+//!
+//! TXT values are added and removed one at a time; for DDNS, `set_address`
+//! replaces a name's A or AAAA set in one UPDATE.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use super::{DnsProvider, Env, ProviderType};
+use super::{DnsProvider, Env, Family, ProviderType};
 use crate::clock::Clock;
 use crate::config::PluginSection;
 use crate::dns::tsig::{self, Algorithm, Failure, Key};
@@ -124,20 +127,19 @@ impl Rfc2136<'_> {
         Ok(zone)
     }
 
-    fn update(&mut self, fqdn: &str, value: &str, add: bool) -> Result<()> {
+    /// One signed UPDATE of `fqdn`'s zone, its changes made by `changes`;
+    /// `what` says what it did, for the log.
+    fn update(
+        &mut self,
+        fqdn: &str,
+        what: &str,
+        changes: impl FnOnce(Update, &Name) -> Update,
+    ) -> Result<()> {
         let name = Name::parse(fqdn)?;
         let addr = self.address()?;
         let zone = self.zone_for(&name, addr)?;
-        let update = Update::new(net::random_id()?, &zone);
-        let msg = match add {
-            true => update.add(&name, rtype::TXT, TTL, RData::txt(value)),
-            false => update.delete(&name, rtype::TXT, RData::txt(value)),
-        };
-        let signed = tsig::sign(
-            &self.key,
-            &msg.build().encode()?,
-            self.clock.now().as_secs(),
-        )?;
+        let msg = changes(Update::new(net::random_id()?, &zone), &name).build();
+        let signed = tsig::sign(&self.key, &msg.encode()?, self.clock.now().as_secs())?;
         let raw = net::exchange(addr, &signed.bytes, TIMEOUT)?;
         let reply = Message::decode(&raw)?;
         let verified = tsig::verify(
@@ -147,28 +149,61 @@ impl Rfc2136<'_> {
             &reply,
             self.clock.now().as_secs(),
         );
-        let what = Attempt {
+        let attempt = Attempt {
             server: &self.server,
             zone: &zone,
             name: &name,
             key: &self.key,
         };
-        judge(&what, reply.rcode(), verified).map_err(Error::Dns)?;
-        log::debug!(
-            "{} TXT value at {name} in zone {zone} via {}",
-            if add { "added" } else { "removed" },
-            self.server
-        );
+        judge(&attempt, reply.rcode(), verified).map_err(Error::Dns)?;
+        log::debug!("{what} at {name} in zone {zone} via {}", self.server);
         Ok(())
     }
 }
 
 impl DnsProvider for Rfc2136<'_> {
     fn add_txt(&mut self, fqdn: &str, value: &str) -> Result<()> {
-        self.update(fqdn, value, true)
+        self.update(fqdn, "added a TXT value", |u, name| {
+            u.add(name, rtype::TXT, TTL, RData::txt(value))
+        })
     }
+
     fn remove_txt(&mut self, fqdn: &str, value: &str) -> Result<()> {
-        self.update(fqdn, value, false)
+        self.update(fqdn, "removed a TXT value", |u, name| {
+            u.delete(name, rtype::TXT, RData::txt(value))
+        })
+    }
+
+    fn set_address(
+        &mut self,
+        fqdn: &str,
+        family: Family,
+        addrs: &[IpAddr],
+        ttl: u32,
+    ) -> Result<()> {
+        let rtype = match family {
+            Family::V4 => rtype::A,
+            Family::V6 => rtype::AAAA,
+        };
+        let mut data = Vec::with_capacity(addrs.len());
+        for a in addrs {
+            data.push(match (family, a) {
+                (Family::V4, IpAddr::V4(ip)) => RData::A(*ip),
+                (Family::V6, IpAddr::V6(ip)) => RData::Aaaa(*ip),
+                _ => {
+                    return Err(Error::Dns(format!(
+                        "{a} is not an {family:?} address (setting {fqdn})"
+                    )));
+                }
+            });
+        }
+        // The deletion and the additions travel in one UPDATE, which the
+        // server applies whole: no resolver sees the name without an address.
+        self.update(fqdn, "replaced the address set", |u, name| {
+            data.into_iter().fold(u.delete_rrset(name, rtype), |u, d| {
+                u.add(name, rtype, ttl, d)
+            })
+        })
     }
 }
 
