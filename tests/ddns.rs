@@ -458,3 +458,214 @@ fn web_echo_services_are_asked_over_the_forced_family() {
     assert_eq!(router.updates().len(), 1);
     assert_eq!((v4.requests().len(), v6.requests().len()), (2, 2));
 }
+
+/// A throw-away Knot server (tests/lab/knot.sh) holding `wancert.test`,
+/// updatable with TSIG; stopped on drop.
+struct Knot {
+    dir: TempDir,
+    env: std::collections::HashMap<String, String>,
+}
+
+impl Knot {
+    fn start() -> Knot {
+        let dir = TempDir::new("ddns-knot");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/knot.sh");
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tests/lab/knot.sh failed (tests/setup.sh installs knot):\n{}",
+            text(&out)
+        );
+        let env = fs::read_to_string(dir.path().join("knot.env"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Knot { dir, env }
+    }
+
+    fn var(&self, k: &str) -> &str {
+        &self.env[k]
+    }
+
+    /// What Knot answers for `name` and `rtype`.
+    fn dig(&self, rtype: &str, name: &str) -> Vec<String> {
+        let out = std::process::Command::new("kdig")
+            .args([
+                "@127.0.0.1",
+                "-p",
+                self.var("KNOT_PORT"),
+                "+short",
+                rtype,
+                name,
+            ])
+            .output()
+            .unwrap();
+        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The zone's serial: every accepted UPDATE raises it.
+    fn serial(&self) -> String {
+        let soa = self.dig("SOA", "wancert.test");
+        soa[0].split_whitespace().nth(2).unwrap().to_string()
+    }
+
+    /// Change the zone behind wancert's back, as another client would.
+    fn nsupdate(&self, commands: &str) {
+        let key = format!(
+            "{}:{}:{}",
+            self.var("TSIG_ALGORITHM"),
+            self.var("TSIG_NAME"),
+            self.var("TSIG_SECRET")
+        );
+        let mut child = std::process::Command::new("knsupdate")
+            .args(["-y", &key])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("knsupdate runs (knot-dnsutils)");
+        let script = format!(
+            "server 127.0.0.1 {}\nzone wancert.test\n{commands}\nsend\nquit\n",
+            self.var("KNOT_PORT")
+        );
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "knsupdate: {}", text(&out));
+    }
+
+    /// The provider section, and the DNS servers to read records back from.
+    fn config(&self, router: &Router, records: &str) -> PathBuf {
+        let d = router.dir.path().display();
+        let port = self.var("KNOT_PORT");
+        let text = format!(
+            "config wancert 'global'\n\
+             \toption state_dir '{d}/state'\n\
+             \toption run_dir '{d}/run'\n\
+             \toption ubus '{d}/ubus'\n\
+             \tlist propagation_server '127.0.0.1:{port}'\n\
+             config provider 'knot'\n\
+             \toption type 'rfc2136'\n\
+             \toption server '127.0.0.1'\n\
+             \toption port '{port}'\n\
+             \toption tsig_name '{}'\n\
+             \toption tsig_algorithm '{}'\n\
+             \toption tsig_secret '{}'\n\
+             {records}",
+            self.var("TSIG_NAME"),
+            self.var("TSIG_ALGORITHM"),
+            self.var("TSIG_SECRET"),
+        );
+        let path = router.dir.path().join("knot.conf");
+        fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/knot.sh");
+        let _ = std::process::Command::new("bash")
+            .arg(script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+#[test]
+fn knot_records_follow_the_wan_and_a_lan_host_and_drift_is_repaired() {
+    let knot = Knot::start();
+    let router = Router::new("ddns-rfc2136");
+    let config = knot.config(
+        &router,
+        &format!(
+            "config ddns 'home'\n\
+             \toption provider 'knot'\n\
+             \toption domain 'home.wancert.test'\n\
+             \toption ttl '120'\n\
+             \tlist web_url '{}/ip'\n\
+             config ddns 'nas'\n\
+             \toption provider 'knot'\n\
+             \toption domain 'nas.wancert.test'\n\
+             \toption ipv4 '0'\n\
+             \toption mac '00:11:32:12:34:56'\n",
+            router.service.url()
+        ),
+    );
+    let run = |what: &str| {
+        let out = router.run(&config, &["ddns"]);
+        assert!(out.status.success(), "{what}: {}", text(&out));
+        out
+    };
+    run("first run");
+    assert_eq!(knot.dig("A", "home.wancert.test"), ["203.0.113.45"]);
+    assert_eq!(
+        knot.dig("AAAA", "home.wancert.test"),
+        ["2001:db8:0:1::1234"]
+    );
+    assert_eq!(
+        knot.dig("AAAA", "nas.wancert.test"),
+        ["2001:db8:aa00:10:211:32ff:fe12:3456"]
+    );
+    assert!(knot.dig("A", "nas.wancert.test").is_empty());
+
+    // Nothing changed: no UPDATE (the serial stays), nothing under state_dir.
+    let serial = knot.serial();
+    run("no-op");
+    run("no-op");
+    assert_eq!(knot.serial(), serial);
+    assert!(snapshot(&router.dir.path().join("state")).is_empty());
+
+    // After a reboot (run_dir is RAM: the cache is gone) the records are
+    // read back from the server; unchanged, they cost no UPDATE either.
+    fs::remove_dir_all(router.dir.path().join("run")).unwrap();
+    run("after a reboot");
+    assert_eq!(knot.serial(), serial);
+
+    // Someone changes the A record by hand, and the router reboots: the
+    // lookup sees the drift and repairs it.
+    knot.nsupdate(
+        "update delete home.wancert.test A\nupdate add home.wancert.test 60 A 192.0.2.99",
+    );
+    fs::remove_dir_all(router.dir.path().join("run")).unwrap();
+    run("drift");
+    assert_eq!(knot.dig("A", "home.wancert.test"), ["203.0.113.45"]);
+
+    // The ISP renumbers: the router's AAAA and the NAS's follow; A stays.
+    router.dump("ubus_renumbered.json");
+    run("renumbered");
+    assert_eq!(knot.dig("AAAA", "home.wancert.test"), ["2001:db8:0:2::77"]);
+    assert_eq!(
+        knot.dig("AAAA", "nas.wancert.test"),
+        ["2001:db8:bb00:10:211:32ff:fe12:3456"]
+    );
+    assert_eq!(knot.dig("A", "home.wancert.test"), ["203.0.113.45"]);
+
+    let status = router.status(&config);
+    assert_eq!(
+        status["ddns"][1]["ipv6"]["published"][0],
+        "2001:db8:bb00:10:211:32ff:fe12:3456"
+    );
+    assert!(
+        !serde_json::to_string(&status)
+            .unwrap()
+            .contains(knot.var("TSIG_SECRET"))
+    );
+}
