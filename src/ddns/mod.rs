@@ -213,8 +213,10 @@ impl Pass<'_, '_> {
                 return Ok(Outcome::Current);
             }
             Plan::NoAddress => {
+                // The WAN is down or has no usable address: nothing to
+                // fix here, and a down WAN must not fill the log.
                 let msg = "no usable address: records left as they are".to_string();
-                log::info!("ddns {}: {msg}", conf.name);
+                log::debug!("ddns {}: {msg}", conf.name);
                 return Ok(Outcome::Skipped(msg));
             }
             Plan::Wait { until } => {
@@ -359,35 +361,52 @@ impl Pass<'_, '_> {
     fn want(&mut self, conf: &DdnsConf, source: AddrSource, entry: &Entry) -> Result<Want> {
         let mut want = Want::default();
         let previous = |f: Family| entry.family(f).published.first().copied();
+        // A family that cannot be read (no IPv6 route for the web echo or
+        // the route source) leaves its record alone; the record fails only
+        // when no family gives an address.
+        let mut errors = Vec::new();
         if conf.ipv4 {
-            let o = self.observe(conf, source, Family::V4)?;
-            if let Some((ip, kind)) = selection::pick_v4(&o.seen, previous(Family::V4)) {
-                want.v4 = match kind {
-                    V4Kind::Public => {
-                        self.saw(ip.into(), &o.interface, source, None);
-                        Some(ip.into())
+            match self.observe(conf, source, Family::V4) {
+                Ok(o) => {
+                    if let Some((ip, kind)) = selection::pick_v4(&o.seen, previous(Family::V4)) {
+                        want.v4 = match kind {
+                            V4Kind::Public => {
+                                self.saw(ip.into(), &o.interface, source, None);
+                                Some(ip.into())
+                            }
+                            _ => self.behind_nat(conf, ip, kind, &o.interface, source),
+                        };
                     }
-                    _ => self.behind_nat(conf, ip, kind, &o.interface, source),
-                };
+                }
+                Err(e) => errors.push(e),
             }
         }
         if conf.ipv6 {
-            want.v6 = match conf.host {
-                Some(id) => {
-                    let prefixes = self.lan_prefixes(conf, source)?;
-                    selection::lan_host(&prefixes, id, previous(Family::V6)).map(Into::into)
-                }
-                None => {
-                    let o = self.observe(conf, source, Family::V6)?;
+            let v6 = match conf.host {
+                Some(id) => self
+                    .lan_prefixes(conf, source)
+                    .map(|p| selection::lan_host(&p, id, previous(Family::V6))),
+                None => self.observe(conf, source, Family::V6).map(|o| {
                     let ip = selection::pick_v6(&o.seen, previous(Family::V6));
                     if let Some(ip) = ip {
                         self.saw(ip.into(), &o.interface, source, None);
                     }
-                    ip.map(Into::into)
-                }
+                    ip
+                }),
             };
+            match v6 {
+                Ok(ip) => want.v6 = ip.map(Into::into),
+                Err(e) => errors.push(e),
+            }
         }
-        Ok(want)
+        match errors.into_iter().next() {
+            Some(e) if want.is_empty() => Err(e),
+            Some(e) => {
+                log::debug!("ddns {}: {e}", conf.name);
+                Ok(want)
+            }
+            None => Ok(want),
+        }
     }
 
     /// The WAN IPv4 address is private or shared: warn, then follow the
@@ -1314,6 +1333,18 @@ mod tests {
         // Each URL once per family, however many records ask.
         let webs = world.asked.iter().filter(|a| a.starts_with("web")).count();
         assert_eq!(webs, 6);
+        // An IPv4-only network: the IPv6 lookup fails, the A record is
+        // still kept current and the run is not a failure.
+        let v4_only = lab.config(
+            "\toption source 'web'\n\tlist web_url 'http://junk/'\n\tlist web_url 'http://v4/'\n",
+        );
+        let mut world = Fake {
+            web: [("http://v4/".to_string(), "198.51.100.4".to_string())].into(),
+            ..Fake::default()
+        };
+        let out = lab.run(&v4_only, &mut world, 1500, false);
+        assert!(matches!(out[0].1, Outcome::Updated(_)), "{out:?}");
+        assert_eq!(lab.sent()[1].1, [(Family::V4, ip("198.51.100.4"))]);
         let bad = lab.config("\toption source 'web'\n\tlist web_url 'http://down/'\n");
         let out = lab.run(&bad, &mut Fake::default(), 2000, false);
         let Outcome::Failed(e) = &out[0].1 else {
