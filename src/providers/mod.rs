@@ -9,9 +9,14 @@ use crate::config::PluginSection;
 use crate::http::Http;
 use crate::{Error, Result};
 
+pub mod alidns;
+pub mod cloud;
+pub mod dnspod;
 pub mod dyndns2;
+pub mod huaweicloud;
 pub mod rest;
 pub mod rfc2136;
+pub mod route53;
 
 pub trait DnsProvider {
     /// Add one TXT value at `fqdn` (no trailing dot), keeping other values.
@@ -86,7 +91,14 @@ pub struct ProviderType {
 }
 
 /// Every provider type built in.
-pub const TYPES: &[ProviderType] = &[rfc2136::TYPE, dyndns2::TYPE];
+pub const TYPES: &[ProviderType] = &[
+    rfc2136::TYPE,
+    alidns::TYPE,
+    dnspod::TYPE,
+    huaweicloud::TYPE,
+    route53::TYPE,
+    dyndns2::TYPE,
+];
 
 /// Build the provider a `config provider` section describes.
 pub fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {

@@ -141,4 +141,5 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+pub mod cloud;
 pub mod httpd;
