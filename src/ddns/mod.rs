@@ -99,6 +99,7 @@ pub fn run_with<'a>(
     }
     let run_dir = &config.global.run_dir;
     let mut state = State::load(run_dir);
+    let before = state.clone();
     let old_wan = std::mem::take(&mut state.wan);
     let mut pass = Pass {
         config,
@@ -143,7 +144,10 @@ pub fn run_with<'a>(
     } else {
         pass.wan
     };
-    if let Err(e) = state.save(run_dir) {
+    // Unchanged: not even read again to compare.
+    if state != before
+        && let Err(e) = state.save(run_dir)
+    {
         log::warn!("cannot record the DDNS state: {e}");
     }
     Ok(results)

@@ -311,7 +311,10 @@ pub fn default_dev_v6(text: &str) -> Option<String> {
     })
 }
 
-/// The IPv4 addresses in `ip addr show` output (iproute2 or BusyBox):
+/// The IPv4 addresses in `ip addr show` output (iproute2 or BusyBox).
+/// Why a process: without libc calls (ioctl, netlink) the kernel tells a
+/// device's IPv4 addresses nowhere else; `/proc/net/fib_trie` lists local
+/// addresses but not their devices, and `ip` is on every OpenWrt. Forms:
 /// `inet 203.0.113.45/24 brd ... scope global eth1`, or on a PPP link
 /// `inet 100.72.13.5 peer 100.64.0.1/32 scope global pppoe-wan`.
 pub fn parse_ip_addr(text: &str) -> Vec<Seen> {
