@@ -366,6 +366,7 @@ mod tests {
                 current: Some(ip("203.0.113.7")),
                 published: vec![ip("203.0.113.6")],
                 changed: Some(1_700_000_000),
+                nat: None,
             },
             failures: 2,
             retry_at: Some(1_700_000_600),

@@ -290,6 +290,7 @@ impl Pass<'_, '_> {
             && selection::classify_v4(v4_of(v4)) == Some(V4Kind::Public)
         {
             want.v4 = self.nat_check(conf, v4);
+            entry.v4.nat = (want.v4 != Some(v4)).then_some(v4);
             entry.v4.current = want.v4;
             if want.is_empty() {
                 return Ok(Outcome::Skipped(
@@ -374,11 +375,17 @@ impl Pass<'_, '_> {
                 Ok(o) => {
                     if let Some((ip, kind)) = selection::pick_v4(&o.seen, previous(Family::V4)) {
                         want.v4 = match kind {
+                            // A NAT check found this address hidden behind
+                            // another: remembered, so that no run asks again
+                            // (or calls the provider) until it changes.
+                            V4Kind::Public if entry.v4.nat == Some(ip.into()) => {
+                                self.behind_nat(conf, ip, HIDDEN_NAT, &o.interface, source)
+                            }
                             V4Kind::Public => {
                                 self.saw(ip.into(), &o.interface, source, None);
                                 Some(ip.into())
                             }
-                            _ => self.behind_nat(conf, ip, kind, &o.interface, source),
+                            _ => self.behind_nat(conf, ip, kind.describe(), &o.interface, source),
                         };
                     }
                 }
@@ -419,12 +426,11 @@ impl Pass<'_, '_> {
         &mut self,
         conf: &DdnsConf,
         ip: Ipv4Addr,
-        kind: V4Kind,
+        why: &str,
         interface: &str,
         source: AddrSource,
     ) -> Option<IpAddr> {
-        let why = kind.describe().to_string();
-        let new = self.saw(ip.into(), interface, source, Some(why.clone()));
+        let new = self.saw(ip.into(), interface, source, Some(why.to_string()));
         let warn = |msg: String| {
             if new {
                 log::warn!("ddns {}: {msg}", conf.name);
@@ -671,6 +677,9 @@ impl Pass<'_, '_> {
         }
     }
 }
+
+/// Why a public-looking WAN address is not published.
+const HIDDEN_NAT: &str = "not what the Internet sees (a NAT upstream)";
 
 fn v4_of(ip: IpAddr) -> Ipv4Addr {
     match ip {
@@ -1162,11 +1171,32 @@ mod tests {
     #[test]
     fn a_public_wan_address_the_internet_does_not_see_is_not_published() {
         let lab = Lab::new("natcheck");
-        let config = lab.config(&format!("{ECHO}\toption ipv6 '0'\n"));
+        let config = lab.config(ECHO);
         let mut world = dual_stack_world();
         world
             .web
             .insert("http://echo/4".into(), "198.51.100.9".into());
+        lab.run(&config, &mut world, 1000, false);
+        assert_eq!(lab.sent()[0].1, [(Family::V6, ip("2001:db8:0:1::1234"))]);
+        // The verdict is kept: later runs neither ask the web nor call the
+        // provider while the WAN address stays.
+        world.asked.clear();
+        lab.run(&config, &mut world, 1300, false);
+        assert_eq!(world.asked, ["ubus"]);
+        assert_eq!(lab.sent().len(), 1);
+        let state = State::load(&lab.dir.join("run"));
+        let seen = state
+            .wan
+            .iter()
+            .find(|w| w.address == ip("203.0.113.45"))
+            .unwrap();
+        assert!(
+            seen.nat.as_deref().unwrap().contains("NAT upstream"),
+            "{seen:?}"
+        );
+
+        let lab = Lab::new("natcheck-v4");
+        let config = lab.config(&format!("{ECHO}\toption ipv6 '0'\n"));
         let out = lab.run(&config, &mut world, 1000, false);
         assert!(matches!(out[0].1, Outcome::Skipped(_)), "{out:?}");
         assert!(lab.sent().is_empty());

@@ -97,6 +97,10 @@ pub struct FamilyState {
     /// When `published` last changed (Unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed: Option<i64>,
+    /// A public-looking WAN address that a web echo saw hidden behind
+    /// another one (IPv4 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat: Option<IpAddr>,
 }
 
 impl Entry {
