@@ -9,10 +9,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::http::LazyHttp;
 use crate::run::{self, Options, Outcome};
-use crate::{Error, Result, ddns, deploy, providers, store};
+use crate::status::{LastRun, RunState};
+use crate::{Error, Result, ddns, deploy, manage, notify, providers, store};
 
 const USAGE: &str = "\
-usage: wancert [--config FILE] [-v|-q] COMMAND
+usage: wancert [--config FILE] [-v|-q] [--background] COMMAND
 
 commands:
   run                  update the DDNS records, then issue or renew every
@@ -26,13 +27,25 @@ commands:
   status [--json]      certificates, expiry, renewal time, deploy targets,
                        WAN addresses and DDNS records
   check                validate the configuration and say what a run would do
+  log                  wancert's lines of the system log (logread)
+  revoke NAME [--reason R]
+                       revoke the installed certificate (R: keyCompromise,
+                       superseded, ...); the next run replaces it
+  account rollover     give the ACME account a new key (account_key_type)
+  account deactivate   close the ACME account at the CA
+  persist-record NAME [--publish]
+                       print the standing dns-persist-01 TXT record(s) for a
+                       certificate; --publish adds them through its provider
   providers            list the DNS provider types built in
   deployers            list the deploy types built in
+  notifiers            list the notification types built in
 
 options:
   --config FILE        configuration file (default /etc/config/wancert)
   -v, --verbose        more detail
   -q, --quiet          errors only
+  --background         start the command detached and return at once
+                       (exit 1 when a run is already in progress)
   -h, --help           this text
   -V, --version        the version
 
@@ -45,34 +58,69 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, PartialEq)]
 enum Command {
     Run,
-    Renew { force: bool, name: Option<String> },
-    Ddns { force: bool, name: Option<String> },
-    Status { json: bool },
+    Renew {
+        force: bool,
+        name: Option<String>,
+    },
+    Ddns {
+        force: bool,
+        name: Option<String>,
+    },
+    Status {
+        json: bool,
+    },
     Check,
+    Log,
+    Revoke {
+        name: String,
+        reason: Option<String>,
+    },
+    Account {
+        action: AccountAction,
+    },
+    PersistRecord {
+        name: String,
+        publish: bool,
+    },
     Providers,
     Deployers,
+    Notifiers,
     Help,
     Version,
+}
+
+#[derive(Debug, PartialEq)]
+enum AccountAction {
+    Rollover,
+    Deactivate,
 }
 
 #[derive(Debug, PartialEq)]
 struct Args {
     config: String,
     level: log::LevelFilter,
+    background: bool,
     command: Command,
 }
 
 fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     let mut config = config::DEFAULT_PATH.to_string();
     let mut level = log::LevelFilter::Info;
+    let mut background = false;
     let mut words = Vec::new();
     let mut flags = Vec::new();
+    let mut reason = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--config" | "-c" => config = it.next().ok_or("--config needs a file name")?.clone(),
+            "--reason" => {
+                reason = Some(it.next().ok_or("--reason needs a reason")?.clone());
+                flags.push(a.clone());
+            }
             "-v" | "--verbose" => level = log::LevelFilter::Debug,
             "-q" | "--quiet" => level = log::LevelFilter::Error,
+            "--background" => background = true,
             "-h" | "--help" => words.insert(0, "help".to_string()),
             "-V" | "--version" => words.insert(0, "version".to_string()),
             f if f.starts_with('-') => flags.push(f.to_string()),
@@ -86,18 +134,28 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     let allowed: &[&str] = match verb.as_str() {
         "renew" | "ddns" => &["--force"],
         "status" => &["--json"],
+        "revoke" => &["--reason"],
+        "persist-record" => &["--publish"],
         _ => &[],
     };
     if let Some(bad) = flags.iter().find(|f| !allowed.contains(&f.as_str())) {
         return Err(format!("unknown option {bad} for {verb}"));
     }
-    let max_words = usize::from(verb == "renew" || verb == "ddns");
+    let max_words = match verb.as_str() {
+        "renew" | "ddns" | "revoke" | "persist-record" | "account" => 1,
+        _ => 0,
+    };
     if rest.len() > max_words {
         return Err(format!(
             "unexpected argument '{}' for {verb}",
             rest[max_words]
         ));
     }
+    let needs_name = || {
+        rest.first()
+            .cloned()
+            .ok_or_else(|| format!("{verb} needs the name of a config cert section"))
+    };
     let command = match verb.as_str() {
         "run" => Command::Run,
         "renew" => Command::Renew {
@@ -112,22 +170,55 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
             json: flag("--json"),
         },
         "check" => Command::Check,
+        "log" => Command::Log,
+        "revoke" => Command::Revoke {
+            name: needs_name()?,
+            reason,
+        },
+        "persist-record" => Command::PersistRecord {
+            name: needs_name()?,
+            publish: flag("--publish"),
+        },
+        "account" => Command::Account {
+            action: match rest.first().map(String::as_str) {
+                Some("rollover") => AccountAction::Rollover,
+                Some("deactivate") => AccountAction::Deactivate,
+                Some(other) => {
+                    return Err(format!(
+                        "unknown account action '{other}': use rollover or deactivate"
+                    ));
+                }
+                None => return Err("account needs an action: rollover or deactivate".into()),
+            },
+        },
         "providers" => Command::Providers,
         "deployers" => Command::Deployers,
+        "notifiers" => Command::Notifiers,
         "help" => Command::Help,
         "version" => Command::Version,
         other => return Err(format!("unknown command '{other}'")),
     };
+    if background
+        && !matches!(
+            command,
+            Command::Run | Command::Renew { .. } | Command::Ddns { .. }
+        )
+    {
+        return Err(format!(
+            "--background is for run, renew and ddns, not {verb}"
+        ));
+    }
     Ok(Args {
         config,
         level,
+        background,
         command,
     })
 }
 
 /// Run the command line; returns the exit code.
-pub fn main(args: Vec<String>) -> i32 {
-    let args = match parse_args(&args) {
+pub fn main(raw: Vec<String>) -> i32 {
+    let args = match parse_args(&raw) {
         Ok(a) => a,
         Err(msg) => {
             eprintln!("wancert: {msg}\n\n{USAGE}");
@@ -142,7 +233,12 @@ pub fn main(args: Vec<String>) -> i32 {
         _ => !crate::logger::stderr_is_terminal(),
     };
     crate::logger::init(args.level, to_syslog);
-    match dispatch(&args) {
+    let result = if args.background {
+        detach(&args, &raw)
+    } else {
+        dispatch(&args)
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             log::error!("{e}");
@@ -161,8 +257,44 @@ fn dispatch(args: &Args) -> Result<i32> {
         Command::Deployers => deploy::TYPES
             .iter()
             .for_each(|t| println!("{}\t{}", t.name, t.about)),
+        Command::Notifiers => notify::TYPES
+            .iter()
+            .for_each(|t| println!("{}\t{}", t.name, t.about)),
+        Command::Log => return log(),
         Command::Check => return check(&config::load(&args.config)?),
         Command::Status { json } => return status(&config::load(&args.config)?, *json),
+        Command::Revoke { name, reason } => {
+            let config = config::load(&args.config)?;
+            let cert = named_cert(&config, name)?;
+            let reason = reason.as_deref().map(manage::reason_code).transpose()?;
+            let _lock = match lock(&config)? {
+                Some(l) => l,
+                None => return Ok(busy()),
+            };
+            manage::revoke(&config, &http(&config), &SystemClock, cert, reason)?;
+        }
+        Command::Account { action } => {
+            let config = config::load(&args.config)?;
+            let _lock = match lock(&config)? {
+                Some(l) => l,
+                None => return Ok(busy()),
+            };
+            let http = http(&config);
+            let kid = match action {
+                AccountAction::Rollover => manage::rollover(&config, &http, &SystemClock)?,
+                AccountAction::Deactivate => manage::deactivate(&config, &http, &SystemClock)?,
+            };
+            println!("{kid}");
+        }
+        Command::PersistRecord { name, publish } => {
+            let config = config::load(&args.config)?;
+            let cert = named_cert(&config, name)?;
+            let records =
+                manage::persist_record(&config, &http(&config), &SystemClock, cert, *publish)?;
+            for (n, v) in records {
+                println!("{n}. IN TXT \"{v}\"");
+            }
+        }
         Command::Run => {
             return pass(
                 &config::load(&args.config)?,
@@ -174,30 +306,35 @@ fn dispatch(args: &Args) -> Result<i32> {
         Command::Renew { force, name } => {
             return pass(
                 &config::load(&args.config)?,
-                Options { force: *force },
+                Options {
+                    force: *force,
+                    manual: true,
+                },
                 name.as_deref(),
                 true,
             );
         }
         Command::Ddns { force, name } => {
             let config = config::load(&args.config)?;
-            let Some(_lock) = lock(&config)? else {
-                log::warn!("another wancert run is in progress; this one stops");
-                return Ok(1);
+            // Hotplug starts one of these for each WAN interface that comes
+            // up, seconds apart: a later one waits for the earlier rather
+            // than dropping its news (a DDNS run takes a moment).
+            let _lock = match lock_within(&config, DDNS_LOCK_WAIT)? {
+                Some(l) => l,
+                None => return Ok(busy()),
             };
-            let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
             let opts = ddns::Options { force: *force };
-            return Ok(if ddns_pass(&config, &http, opts, name.as_deref())? {
-                0
-            } else {
-                2
-            });
+            let ok = ddns_pass(&config, &http(&config), opts, name.as_deref())?;
+            return Ok(if ok { 0 } else { 2 });
         }
     }
     Ok(0)
 }
 
-/// The DDNS records (or one); whether none failed.
+/// How long `wancert ddns` waits for another run's lock.
+const DDNS_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// The DDNS records (or one); whether none failed or stays refused.
 fn ddns_pass(
     config: &Config,
     http: &dyn crate::http::Http,
@@ -205,9 +342,6 @@ fn ddns_pass(
     only: Option<&str>,
 ) -> Result<bool> {
     if config.ddns.is_empty() {
-        if only.is_none() {
-            log::debug!("no config ddns sections in {}", config.file);
-        }
         return match only {
             Some(name) => Err(Error::other(format!(
                 "no config ddns '{name}' in {}",
@@ -230,6 +364,21 @@ fn ddns_pass(
     Ok(failed == 0)
 }
 
+fn http(config: &Config) -> LazyHttp {
+    LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT)
+}
+
+fn busy() -> i32 {
+    log::warn!("another wancert run is in progress; this one stops");
+    1
+}
+
+fn named_cert<'a>(config: &'a Config, name: &str) -> Result<&'a config::CertConf> {
+    config
+        .cert(name)
+        .ok_or_else(|| Error::other(format!("no config cert '{name}' in {}", config.file)))
+}
+
 /// A run or renew: take the lock, run, and map the outcomes to an exit code.
 fn pass(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Result<i32> {
     let _lock = match lock(config)? {
@@ -239,6 +388,28 @@ fn pass(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Resu
             return Ok(1);
         }
     };
+    let started = SystemClock.now().as_secs() as i64;
+    record_run(config, started, None);
+    let code = pass_locked(config, opts, only, renew);
+    record_run(config, started, Some(code.as_ref().map_or(2, |c| *c)));
+    code
+}
+
+/// Note the run's start and end in run_dir (RAM) for `status`: LuCI's "Run
+/// now" polls it until the run it started has ended.
+fn record_run(config: &Config, started: i64, exit_code: Option<i32>) {
+    let mut state = RunState::load(&config.global.run_dir);
+    state.last_run = Some(LastRun {
+        started,
+        finished: exit_code.map(|_| SystemClock.now().as_secs() as i64),
+        exit_code,
+    });
+    if let Err(e) = state.save(&config.global.run_dir) {
+        log::warn!("cannot record the run's state: {e}");
+    }
+}
+
+fn pass_locked(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Result<i32> {
     let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
     // A run keeps the DNS current first: it is quick, and a certificate
     // for a name is of little use while the name points elsewhere.
@@ -248,6 +419,8 @@ fn pass(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Resu
             false
         });
     let results = run::run(config, &http, &SystemClock, opts, only)?;
+    let now = SystemClock.now().as_secs() as i64;
+    notify::dispatch(config, &notify::reports(config, &results), &http, now);
     let failed = results
         .iter()
         .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
@@ -272,6 +445,11 @@ fn pass(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Resu
 /// An exclusive lock on `run_dir/lock`. The kernel drops it when the process
 /// dies, so a killed run never blocks the next one.
 fn lock(config: &Config) -> Result<Option<File>> {
+    lock_within(config, Duration::from_secs(1))
+}
+
+/// `lock`, waiting up to `wait` for it.
+fn lock_within(config: &Config, wait: Duration) -> Result<Option<File>> {
     let dir = &config.global.run_dir;
     store::ensure_dir(dir)?;
     let path = dir.join("lock");
@@ -281,11 +459,74 @@ fn lock(config: &Config) -> Result<Option<File>> {
         .write(true)
         .open(&path)
         .map_err(|e| Error::io("open", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    // `status` takes a shared lock for an instant to see whether a run is
+    // going on: a run that meets it waits a little rather than giving up.
+    let tries = (wait.as_millis() / 50).max(1);
+    for _ in 0..tries {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(50)),
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
+        }
     }
+    Ok(None)
+}
+
+/// `--background`: start this same command again, detached (own process
+/// group, no terminal, output to syslog), and return without waiting for
+/// it: rpcd kills what LuCI runs after a few seconds, and issuing takes
+/// longer. Returns once the run holds its lock, so that a `status` right
+/// after sees it running, or with its exit code if it ended first.
+fn detach(args: &Args, raw: &[String]) -> Result<i32> {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command as Process, Stdio};
+
+    let config = config::load(&args.config)?;
+    let run_dir = &config.global.run_dir;
+    if crate::status::run_in_progress(run_dir) {
+        log::warn!("a wancert run is already in progress; not starting another");
+        return Ok(1);
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::other(format!("cannot find my own program: {e}")))?;
+    let mut child = Process::new(&exe)
+        .args(raw.iter().filter(|a| *a != "--background"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::other(format!("cannot start {}: {e}", exe.display())))?;
+    for _ in 0..60 {
+        if let Some(status) = child.try_wait().map_err(|e| Error::other(e.to_string()))? {
+            return Ok(status.code().unwrap_or(2));
+        }
+        if crate::status::run_in_progress(run_dir) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    log::info!(
+        "started in the background (pid {}); `wancert status` shows when it ends",
+        child.id()
+    );
+    Ok(0)
+}
+
+/// `log`: wancert's lines of the system log, for LuCI's log view (whose ACL
+/// may only run wancert).
+fn log() -> Result<i32> {
+    let Some(logread) = ["/sbin/logread", "/usr/sbin/logread"]
+        .into_iter()
+        .find(|p| crate::proc::exists(p))
+    else {
+        return Err(Error::other(
+            "no logread on this system: wancert logs to syslog (tag wancert); read it there",
+        ));
+    };
+    let argv = [logread, "-e", "wancert"].map(String::from);
+    print!("{}", crate::proc::output(&argv)?);
+    Ok(0)
 }
 
 fn check(config: &Config) -> Result<i32> {
@@ -306,6 +547,10 @@ fn check(config: &Config) -> Result<i32> {
     for d in &config.deploys {
         deploy::build(d)?;
     }
+    for n in &config.notifiers {
+        notify::wanted(n)?;
+        notify::build(n, &NoHttp)?;
+    }
     println!("{}: configuration is valid", config.file);
     println!("ACME server: {}", config.global.acme_server);
     let now = SystemClock.now().as_secs() as i64;
@@ -316,6 +561,16 @@ fn check(config: &Config) -> Result<i32> {
             cert.domains.join(", "),
             run::plan(config, cert, now)?
         );
+        if let Some(server) = &cert.acme_server {
+            println!("  from {server}");
+        }
+        if cert.challenge != config::ChallengeType::Dns01 {
+            println!(
+                "  by {}: `wancert persist-record {}` prints the record to publish",
+                cert.challenge.name(),
+                cert.name
+            );
+        }
     }
     for d in &config.ddns {
         let records = match (d.ipv4, d.ipv6) {
@@ -379,6 +634,17 @@ mod tests {
             Command::Status { json: true }
         );
         assert_eq!(args("--help").unwrap().command, Command::Help);
+        assert_eq!(args("--version").unwrap().command, Command::Version);
+        assert_eq!(args("check").unwrap().config, config::DEFAULT_PATH);
+        let a = args("--background renew --force").unwrap();
+        assert!(a.background);
+        assert!(!args("run").unwrap().background);
+        assert!(
+            args("--background status")
+                .unwrap_err()
+                .contains("--background")
+        );
+        assert_eq!(args("log").unwrap().command, Command::Log);
         assert_eq!(
             args("ddns --force home").unwrap().command,
             Command::Ddns {
@@ -393,14 +659,64 @@ mod tests {
                 name: None
             }
         );
+        assert!(args("--background ddns").unwrap().background);
         assert!(args("ddns a b").unwrap_err().contains("'b'"));
         assert!(args("ddns --json").unwrap_err().contains("--json"));
-        assert_eq!(args("--version").unwrap().command, Command::Version);
-        assert_eq!(args("check").unwrap().config, config::DEFAULT_PATH);
+        assert_eq!(args("notifiers").unwrap().command, Command::Notifiers);
         assert!(args("").unwrap_err().contains("no command"));
         assert!(args("run --force").unwrap_err().contains("--force"));
         assert!(args("frobnicate").unwrap_err().contains("frobnicate"));
         assert!(args("status x").unwrap_err().contains("'x'"));
         assert!(args("--config").is_err());
+    }
+
+    #[test]
+    fn parses_the_account_commands() {
+        assert_eq!(
+            args("revoke nas --reason keyCompromise").unwrap().command,
+            Command::Revoke {
+                name: "nas".into(),
+                reason: Some("keyCompromise".into())
+            }
+        );
+        assert_eq!(
+            args("revoke nas").unwrap().command,
+            Command::Revoke {
+                name: "nas".into(),
+                reason: None
+            }
+        );
+        assert!(args("revoke").unwrap_err().contains("needs the name"));
+        assert!(
+            args("revoke nas --reason")
+                .unwrap_err()
+                .contains("--reason")
+        );
+        assert!(args("run --reason x").unwrap_err().contains("--reason"));
+        assert_eq!(
+            args("account rollover").unwrap().command,
+            Command::Account {
+                action: AccountAction::Rollover
+            }
+        );
+        assert_eq!(
+            args("account deactivate").unwrap().command,
+            Command::Account {
+                action: AccountAction::Deactivate
+            }
+        );
+        assert!(
+            args("account")
+                .unwrap_err()
+                .contains("rollover or deactivate")
+        );
+        assert!(args("account close").unwrap_err().contains("'close'"));
+        assert_eq!(
+            args("persist-record nas --publish").unwrap().command,
+            Command::PersistRecord {
+                name: "nas".into(),
+                publish: true
+            }
+        );
     }
 }

@@ -25,6 +25,7 @@ pub mod store;
 
 // Plug-ins: one file per provider or deployer, each in a registry.
 pub mod deploy;
+pub mod notify;
 pub mod providers;
 
 // Orchestration and the command line.
@@ -33,6 +34,7 @@ pub mod ddns;
 pub mod error;
 pub mod issue;
 pub mod logger;
+pub mod manage;
 pub mod propagation;
 pub mod run;
 pub mod status;

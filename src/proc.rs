@@ -10,11 +10,18 @@ use crate::{Error, Result};
 /// Run `argv` and wait. A non-zero exit is an error that quotes the last line
 /// of the program's output.
 pub fn run(argv: &[String]) -> Result<()> {
+    run_env(argv, &[])
+}
+
+/// `run`, with `env` added to the program's environment: how values reach a
+/// user's program without ever being spliced into a command line.
+pub fn run_env(argv: &[String], env: &[(&str, &str)]) -> Result<()> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::other("empty command"));
     };
     let out = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
     if out.status.success() {
@@ -113,6 +120,27 @@ pub fn capture(argv: &[String], limit: Duration) -> Result<String> {
 /// The most output `capture` keeps: addresses and interface dumps are small.
 const OUTPUT_LIMIT: u64 = 1 << 20;
 
+/// Run `argv` and return what it printed on stdout; a non-zero exit is an
+/// error, as for `run`.
+pub fn output(argv: &[String]) -> Result<String> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(Error::other("empty command"));
+    };
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::other(format!(
+            "{} failed ({}): {}",
+            argv.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Whether `program` exists as a file (absolute paths) or on PATH.
 pub fn exists(program: &str) -> bool {
     if program.contains('/') {
@@ -136,7 +164,13 @@ mod tests {
         let err = run(&["sh".into(), "-c".into(), "echo boom >&2; exit 3".into()]).unwrap_err();
         assert!(err.to_string().contains("boom"), "{err}");
         assert!(run(&["/nonexistent/wancert-test".into()]).is_err());
+        let check = ["sh", "-c", "test \"$WANCERT_X\" = 'a b;$(c)'"].map(String::from);
+        run_env(&check, &[("WANCERT_X", "a b;$(c)")]).unwrap();
+        assert!(run_env(&check, &[("WANCERT_X", "other")]).is_err());
         assert!(exists("sh") && !exists("/nonexistent/x"));
+        let echo = ["sh", "-c", "echo \"$0\"", "a b"].map(String::from);
+        assert_eq!(output(&echo).unwrap(), "a b\n");
+        assert!(output(&["false".into()]).is_err());
     }
 
     #[test]

@@ -10,37 +10,45 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::run::CertFiles;
-use crate::{Result, der, renewal, store};
+use crate::{Result, der, renewal, run, store};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The whole `status --json` document.
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub version: u32,
     /// When this document was made (RFC 3339).
     pub generated: String,
+    /// Whether a run (or renew) holds the lock right now.
+    pub running: bool,
+    /// The last run or renew since boot (volatile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<LastRunStatus>,
     pub certs: Vec<CertStatus>,
-    /// The WAN addresses the last DDNS run saw (volatile: empty after a
-    /// reboot until the next run).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub wan: Vec<WanStatus>,
+    /// The WAN addresses the last DDNS pass saw (volatile: absent after a
+    /// reboot until the next pass).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wan: Option<WanStatus>,
     /// One per `config ddns` section, in file order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ddns: Vec<DdnsStatus>,
 }
 
-/// A WAN address in the JSON.
+/// `wan` in the JSON: the router's WAN addresses.
 #[derive(Debug, Serialize)]
 pub struct WanStatus {
-    /// `ipv4` or `ipv6`.
-    pub family: &'static str,
-    pub address: String,
-    /// The ubus interface or device it is on, when the source knows.
+    /// Public IPv4 addresses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ipv4: Vec<String>,
+    /// Global IPv6 addresses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ipv6: Vec<String>,
+    /// When they were read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub interface: Option<String>,
-    /// `ubus`, `interface`, `web`, `route` or `script`.
-    pub source: String,
-    /// Why the Internet cannot reach it (private or carrier-grade NAT).
+    pub checked: Option<String>,
+    /// A WAN IPv4 address the Internet cannot reach, and why (RFC 1918,
+    /// carrier-grade NAT, or a NAT upstream).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nat: Option<String>,
 }
@@ -50,15 +58,22 @@ pub struct WanStatus {
 pub struct DdnsStatus {
     pub name: String,
     pub domain: String,
-    pub provider: String,
-    pub enabled: bool,
-    /// The A record; absent when option ipv4 is off.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipv4: Option<DdnsFamilyStatus>,
-    /// The AAAA record; absent when option ipv6 is off.
+    pub provider: Option<String>,
+    /// What the record was last set to (A and AAAA values), as far as the
+    /// last pass knows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    /// What it should hold now, from its source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub desired: Vec<String>,
+    /// The record holds the desired addresses.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipv6: Option<DdnsFamilyStatus>,
-    /// When the published values were last sent or read back.
+    pub current: Option<bool>,
+    /// When its addresses last changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update: Option<String>,
+    /// When the addresses were last sent or read back from the DNS.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,24 +81,29 @@ pub struct DdnsStatus {
     /// After a failure: no attempt before this time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_attempt: Option<String>,
-    /// The provider refused (bad credentials, unknown host): no retry
-    /// until the configuration changes or `wancert ddns --force`.
+    /// The provider refused (bad credentials, unknown host): no retry until
+    /// the configuration changes or `wancert ddns --force`. Absent when
+    /// false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub refused: bool,
+    /// `option enabled '0'`. Absent when enabled.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
-/// One family of a DDNS record in the JSON.
+/// `last_run` in the JSON.
 #[derive(Debug, Serialize)]
-pub struct DdnsFamilyStatus {
-    /// What the sources say it should be now.
+pub struct LastRunStatus {
+    pub started: String,
+    /// Absent while it runs, or when it died before the end.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current: Option<String>,
-    /// What the DNS holds, as far as the last run knows.
-    pub published: Vec<String>,
-    /// When `published` last changed.
+    pub finished: Option<String>,
+    /// The exit code it ended with.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_change: Option<String>,
+    pub exit_code: Option<i32>,
 }
 
+/// One certificate in the JSON.
 #[derive(Debug, Serialize)]
 pub struct CertStatus {
     pub name: String,
@@ -93,11 +113,42 @@ pub struct CertStatus {
     pub not_before: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_after: Option<String>,
-    /// Start of the renewal window.
+    /// When a run renews it: the moment chosen in the CA's ARI window, else
+    /// the fallback rule (a third of the lifetime left, or `renew_days`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renew_at: Option<String>,
+    /// The CA's suggested renewal window (RFC 9773), when it has ARI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ari_window_start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ari_window_end: Option<String>,
+    /// The CA's explanation of its window (an incident report, typically).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ari_explanation: Option<String>,
+    /// When a run next asks the CA for renewal information.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_ari_check: Option<String>,
+    /// Failed attempts in a row.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// The CA this certificate comes from, and the profile asked for.
+    pub acme_server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    pub challenge: &'static str,
+    /// The installed certificate was revoked; the next run replaces it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_left: Option<i64>,
+    /// Whether the next run will try to issue it (missing, names changed,
+    /// or inside its renewal window).
+    pub due: bool,
+    /// When a run will next try: after failures, the end of the back-off;
+    /// otherwise the renewal moment while it is ahead; absent when due (the
+    /// next scheduled run tries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,6 +161,7 @@ pub struct CertStatus {
     pub deploy: Vec<DeployStatus>,
 }
 
+/// One deploy target of a certificate in the JSON.
 #[derive(Debug, Serialize)]
 pub struct DeployStatus {
     pub name: String,
@@ -125,6 +177,18 @@ pub struct DeployStatus {
 pub struct RunState {
     #[serde(default)]
     pub certs: BTreeMap<String, CertRun>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<LastRun>,
+}
+
+/// The last run or renew: Unix seconds.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastRun {
+    pub started: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,6 +201,39 @@ pub struct CertRun {
     /// Deploy target → its last error.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deploy_errors: BTreeMap<String, String>,
+    /// Failed issuance attempts in a row (a success resets it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// Back-off: no automatic attempt before this (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<i64>,
+    /// What the CA's renewal information says about the installed
+    /// certificate. Volatile like the rest: after a reboot the next run asks
+    /// again, and a run between checks asks nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ari: Option<AriState>,
+}
+
+/// The last ARI answer for one certificate (RFC 9773).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AriState {
+    /// The certificate it is about (RFC 9773 §4.1 identifier).
+    pub cert_id: String,
+    /// The suggested window, Unix seconds; `None` when the CA has no ARI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<(i64, i64)>,
+    /// The moment chosen inside the window, kept while the window stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    /// When to ask again; `None`: not before a reboot (the CA has no ARI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl RunState {
@@ -158,6 +255,14 @@ impl RunState {
         let text = serde_json::to_string(self).unwrap_or_default();
         store::write_if_changed(&Self::path(run_dir), text.as_bytes(), store::SECRET).map(drop)
     }
+}
+
+/// Whether a run holds the lock in `run_dir`. A shared lock is enough to ask,
+/// and a run that finds it taken for that instant waits a moment
+/// (`cli::lock`), so asking never stops a run.
+pub fn run_in_progress(run_dir: &Path) -> bool {
+    std::fs::File::open(run_dir.join("lock"))
+        .is_ok_and(|f| matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)))
 }
 
 /// Gather the status of every certificate.
@@ -182,6 +287,20 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             })
             .collect();
         let path = |p: &Path| Some(p.display().to_string());
+        let revoked = installed.as_ref().is_some_and(|i| files.is_revoked(i));
+        let inputs = run::inputs(cert, &run, installed.as_ref(), &files, Default::default());
+        let ari = run
+            .ari
+            .as_ref()
+            .filter(|a| installed.as_ref().and_then(run::ari_id).as_ref() == Some(&a.cert_id));
+        let window = ari.and_then(|a| a.window);
+        let decision = renewal::decide(installed.as_ref(), &cert.domains, now, &inputs);
+        let due = decision.is_due();
+        let next_attempt = match decision {
+            renewal::Due::BackingOff { retry_at } => Some(retry_at),
+            renewal::Due::NotYet { renew_at } => Some(renew_at),
+            _ => None,
+        };
         certs.push(CertStatus {
             name: cert.name.clone(),
             domains: cert.domains.clone(),
@@ -190,14 +309,25 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             not_after: installed.as_ref().map(|i| der::rfc3339(i.not_after)),
             renew_at: installed
                 .as_ref()
-                .map(|i| der::rfc3339(renewal::renew_at(i))),
+                .map(|i| der::rfc3339(renewal::renew_at(i, &inputs))),
+            ari_window_start: window.map(|w| der::rfc3339(w.0)),
+            ari_window_end: window.map(|w| der::rfc3339(w.1)),
+            ari_explanation: ari.and_then(|a| a.explanation.clone()),
+            next_ari_check: ari.and_then(|a| a.next_check).map(der::rfc3339),
+            failures: run.failures,
+            acme_server: cert.server(&config.global).to_string(),
+            profile: cert.profile.clone(),
+            challenge: cert.challenge.name(),
+            revoked,
             days_left: installed
                 .as_ref()
                 .map(|i| (i.not_after - now).div_euclid(86400)),
+            due,
+            next_attempt: next_attempt.map(der::rfc3339),
             key_path: installed.as_ref().and_then(|_| path(&files.pair.key)),
             fullchain_path: installed.as_ref().and_then(|_| path(&files.pair.chain)),
             last_attempt: run.last_attempt.map(der::rfc3339),
-            last_error: run.last_error,
+            last_error: run.last_error.clone(),
             deploy,
         });
     }
@@ -205,55 +335,69 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
     Ok(Status {
         version: SCHEMA_VERSION,
         generated: der::rfc3339(now),
+        running: run_in_progress(&config.global.run_dir),
+        last_run: runs.last_run.map(|r| LastRunStatus {
+            started: der::rfc3339(r.started),
+            finished: r.finished.map(der::rfc3339),
+            exit_code: r.exit_code,
+        }),
         certs,
         wan,
         ddns,
     })
 }
 
-/// The DDNS part, from the cache the DDNS runs keep in `run_dir`.
-fn ddns_status(config: &Config) -> (Vec<WanStatus>, Vec<DdnsStatus>) {
+/// The DDNS part, from the cache the DDNS passes keep in `run_dir`.
+fn ddns_status(config: &Config) -> (Option<WanStatus>, Vec<DdnsStatus>) {
     if config.ddns.is_empty() {
-        return (Vec::new(), Vec::new());
+        return (None, Vec::new());
     }
     let state = crate::ddns::update::State::load(&config.global.run_dir);
-    let wan = state
-        .wan
-        .iter()
-        .map(|w| WanStatus {
-            family: if w.address.is_ipv4() { "ipv4" } else { "ipv6" },
-            address: w.address.to_string(),
-            interface: Some(w.interface.clone()).filter(|i| !i.is_empty()),
-            source: w.source.clone(),
-            nat: w.nat.clone(),
-        })
-        .collect();
-    let family = |on: bool, f: Option<&crate::ddns::update::FamilyState>| {
-        on.then(|| {
-            let f = f.cloned().unwrap_or_default();
-            DdnsFamilyStatus {
-                current: f.current.map(|a| a.to_string()),
-                published: f.published.iter().map(|a| a.to_string()).collect(),
-                last_change: f.changed.map(der::rfc3339),
-            }
-        })
+    let mut wan = WanStatus {
+        ipv4: Vec::new(),
+        ipv6: Vec::new(),
+        checked: state.checked.map(der::rfc3339),
+        nat: None,
     };
+    for w in &state.wan {
+        match (&w.nat, w.address.is_ipv4()) {
+            (Some(why), _) => wan.nat = Some(format!("{}: {why}", w.address)),
+            (None, true) => wan.ipv4.push(w.address.to_string()),
+            (None, false) => wan.ipv6.push(w.address.to_string()),
+        }
+    }
+    let wan = state.checked.is_some().then_some(wan);
     let records = config
         .ddns
         .iter()
         .map(|d| {
             let e = state.record(&d.name);
+            let strings = |v: Vec<std::net::IpAddr>| v.iter().map(|a| a.to_string()).collect();
+            let (mut addresses, mut desired, mut changed) = (Vec::new(), Vec::new(), None);
+            let mut current = None;
+            for (on, f) in [(d.ipv4, e.map(|e| &e.v4)), (d.ipv6, e.map(|e| &e.v6))] {
+                let Some(f) = f.filter(|_| on) else { continue };
+                addresses.extend(f.published.iter().copied());
+                if let Some(want) = f.current {
+                    desired.push(want);
+                    let here = f.published == [want];
+                    current = Some(current.unwrap_or(true) && here);
+                }
+                changed = changed.max(f.changed);
+            }
             DdnsStatus {
                 name: d.name.clone(),
                 domain: d.domain.clone(),
-                provider: d.provider.clone(),
-                enabled: d.enabled,
-                ipv4: family(d.ipv4, e.map(|e| &e.v4)),
-                ipv6: family(d.ipv6, e.map(|e| &e.v6)),
+                provider: Some(d.provider.clone()),
+                addresses: strings(addresses),
+                desired: strings(desired),
+                current,
+                last_update: changed.map(der::rfc3339),
                 confirmed: e.and_then(|e| e.confirmed).map(der::rfc3339),
                 last_error: e.and_then(|e| e.last_error.clone()),
                 next_attempt: e.and_then(|e| e.retry_at).map(der::rfc3339),
                 refused: e.is_some_and(|e| e.refused),
+                disabled: !d.enabled,
             }
         })
         .collect();
@@ -263,6 +407,9 @@ fn ddns_status(config: &Config) -> (Vec<WanStatus>, Vec<DdnsStatus>) {
 /// The human form, one line per certificate and per failing target.
 pub fn render(status: &Status) -> String {
     let mut out = String::new();
+    if status.running {
+        out.push_str("a run is in progress\n");
+    }
     for c in &status.certs {
         let domains = c.domains.join(", ");
         match (&c.not_after, &c.renew_at) {
@@ -273,8 +420,26 @@ pub fn render(status: &Status) -> String {
             )),
             _ => out.push_str(&format!("{}: {domains}: not issued yet\n", c.name)),
         }
+        if c.revoked {
+            out.push_str("  revoked: the next run replaces it\n");
+        }
+        if let (Some(s), Some(e)) = (&c.ari_window_start, &c.ari_window_end) {
+            out.push_str(&format!("  CA's renewal window: {s} to {e}\n"));
+        }
+        if let Some(x) = &c.ari_explanation {
+            out.push_str(&format!("  CA's explanation: {x}\n"));
+        }
+        if let Some(t) = &c.next_ari_check {
+            out.push_str(&format!("  next renewal information check: {t}\n"));
+        }
         if let Some(e) = &c.last_error {
             out.push_str(&format!("  last error: {e}\n"));
+        }
+        if let Some(t) = &c.next_attempt {
+            out.push_str(&format!(
+                "  {} failed attempt(s): next attempt at {t}\n",
+                c.failures
+            ));
         }
         for d in &c.deploy {
             let state = if d.current {
@@ -288,42 +453,42 @@ pub fn render(status: &Status) -> String {
             }
         }
     }
-    for w in &status.wan {
-        let on = w
-            .interface
+    if let Some(w) = &status.wan {
+        let all: Vec<&str> = w.ipv4.iter().chain(&w.ipv6).map(String::as_str).collect();
+        let all = if all.is_empty() {
+            "none".to_string()
+        } else {
+            all.join(", ")
+        };
+        let at = w
+            .checked
             .as_deref()
-            .map(|i| format!(" on {i}"))
+            .map(|t| format!(" (read {t})"))
             .unwrap_or_default();
-        out.push_str(&format!(
-            "wan {}: {}{on} (from {})\n",
-            w.family, w.address, w.source
-        ));
+        out.push_str(&format!("wan: {all}{at}\n"));
         if let Some(nat) = &w.nat {
             out.push_str(&format!("  not reachable from the Internet: {nat}\n"));
         }
     }
     for d in &status.ddns {
-        let off = if d.enabled { "" } else { " (disabled)" };
-        out.push_str(&format!(
-            "ddns {}: {} via {}{off}\n",
-            d.name, d.domain, d.provider
-        ));
-        for (rr, f) in [("A", &d.ipv4), ("AAAA", &d.ipv6)] {
-            let Some(f) = f else { continue };
-            let published = if f.published.is_empty() {
+        let off = if d.disabled { " (disabled)" } else { "" };
+        let via = d.provider.as_deref().unwrap_or("?");
+        out.push_str(&format!("ddns {}: {} via {via}{off}\n", d.name, d.domain));
+        let list = |v: &[String]| {
+            if v.is_empty() {
                 "nothing known".to_string()
             } else {
-                f.published.join(", ")
-            };
-            let since = f
-                .last_change
-                .as_deref()
-                .map(|t| format!(" since {t}"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  {rr}: current {}, published {published}{since}\n",
-                f.current.as_deref().unwrap_or("none")
-            ));
+                v.join(", ")
+            }
+        };
+        let since = d
+            .last_update
+            .as_deref()
+            .map(|t| format!(" since {t}"))
+            .unwrap_or_default();
+        out.push_str(&format!("  published: {}{since}\n", list(&d.addresses)));
+        if d.current == Some(false) {
+            out.push_str(&format!("  should be: {}\n", list(&d.desired)));
         }
         if let Some(e) = &d.last_error {
             out.push_str(&format!("  last error: {e}\n"));
@@ -384,36 +549,46 @@ mod tests {
         let status = collect(&config, 1_700_000_100).unwrap();
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json["version"], 1);
-        assert_eq!(json["wan"][0]["family"], "ipv4");
-        assert_eq!(json["wan"][0]["nat"], "carrier-grade NAT");
+        // Nothing read yet: no `wan` object.
+        assert!(json.get("wan").is_none(), "{json}");
         let home = &json["ddns"][0];
-        assert_eq!(home["ipv4"]["current"], "203.0.113.7");
-        assert_eq!(home["ipv4"]["published"][0], "203.0.113.6");
-        assert_eq!(home["ipv4"]["last_change"], "2023-11-14T22:13:20Z");
-        assert!(home.get("ipv6").is_none(), "option ipv6 is off");
+        assert_eq!(home["provider"], "p");
+        assert_eq!(home["addresses"], serde_json::json!(["203.0.113.6"]));
+        assert_eq!(home["desired"], serde_json::json!(["203.0.113.7"]));
+        assert_eq!(home["current"], false);
+        assert_eq!(home["last_update"], "2023-11-14T22:13:20Z");
         assert_eq!(home["next_attempt"], "2023-11-14T22:23:20Z");
-        assert_eq!(home["refused"], false);
-        // A record no run has seen yet still shows, with nothing known.
+        assert!(home.get("refused").is_none() && home.get("disabled").is_none());
+        // A record no pass has seen yet still shows, with nothing known.
         let nas = &json["ddns"][1];
-        assert_eq!(nas["ipv6"]["published"], serde_json::json!([]));
-        assert!(nas["ipv6"].get("current").is_none());
+        assert_eq!(nas["domain"], "nas.example.com");
+        assert!(nas.get("addresses").is_none() && nas.get("current").is_none());
 
         let text = render(&status);
         assert!(
-            text.contains("wan ipv4: 100.72.13.5 on wan (from ubus)"),
+            text.contains("published: 203.0.113.6 since 2023-11-14T22:13:20Z"),
             "{text}"
         );
-        assert!(
-            text.contains(
-                "A: current 203.0.113.7, published 203.0.113.6 since 2023-11-14T22:13:20Z"
-            ),
-            "{text}"
-        );
+        assert!(text.contains("should be: 203.0.113.7"), "{text}");
         assert!(
             text.contains("last error: DNS: server down") && text.contains("next attempt after"),
             "{text}"
         );
         assert!(!text.contains("hunter2") && !json.to_string().contains("hunter2"));
+
+        state.checked = Some(1_700_000_050);
+        state.save(&dir).unwrap();
+        let json = serde_json::to_value(collect(&config, 1_700_000_100).unwrap()).unwrap();
+        assert_eq!(json["wan"]["checked"], "2023-11-14T22:14:10Z");
+        assert!(
+            json["wan"].get("ipv4").is_none(),
+            "the only IPv4 is behind NAT"
+        );
+        assert_eq!(json["wan"]["nat"], "100.72.13.5: carrier-grade NAT");
+        assert!(
+            render(&collect(&config, 1_700_000_100).unwrap())
+                .contains("not reachable from the Internet: 100.72.13.5")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

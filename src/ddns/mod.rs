@@ -99,7 +99,6 @@ pub fn run_with<'a>(
     }
     let run_dir = &config.global.run_dir;
     let mut state = State::load(run_dir);
-    let before = state.clone();
     let old_wan = std::mem::take(&mut state.wan);
     let mut pass = Pass {
         config,
@@ -144,10 +143,8 @@ pub fn run_with<'a>(
     } else {
         pass.wan
     };
-    // Unchanged: not even read again to compare.
-    if state != before
-        && let Err(e) = state.save(run_dir)
-    {
+    state.checked = Some(now);
+    if let Err(e) = state.save(run_dir) {
         log::warn!("cannot record the DDNS state: {e}");
     }
     Ok(results)
@@ -845,7 +842,7 @@ pub fn route_source(bind: SocketAddr, target: SocketAddr) -> Result<IpAddr> {
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
     use std::rc::Rc;
 
     use super::*;
@@ -1002,20 +999,12 @@ mod tests {
         fn sent(&self) -> Vec<Sent> {
             self.calls.sent.borrow().clone()
         }
-
-        fn state_file(&self) -> PathBuf {
-            self.dir.join("run/ddns.json")
-        }
     }
 
     impl Drop for Lab {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
-    }
-
-    fn mtime(p: &Path) -> std::time::SystemTime {
-        std::fs::metadata(p).unwrap().modified().unwrap()
     }
 
     fn dual_stack_world() -> Fake {
@@ -1040,22 +1029,27 @@ mod tests {
         assert!(matches!(out[0].1, Outcome::Current), "{out:?}");
         assert_eq!(world.asked, ["ubus", "dns home.example.com"]);
         assert!(lab.sent().is_empty());
-        let written = mtime(&lab.state_file());
+        let first = State::load(&lab.dir.join("run"));
 
-        // Every later run: one ubus call, nothing else, no write.
+        // Every later run: one ubus call, nothing else; the cache in RAM
+        // changes only in when the WAN was last read.
         for i in 1..=3 {
             world.asked.clear();
-            std::thread::sleep(Duration::from_millis(20));
-            let out = lab.run(&config, &mut world, 1_700_000_000 + i * 300, false);
+            let now = 1_700_000_000 + i * 300;
+            let out = lab.run(&config, &mut world, now, false);
             assert!(matches!(out[0].1, Outcome::Current), "{out:?}");
             assert_eq!(world.asked, ["ubus"]);
+            let state = State::load(&lab.dir.join("run"));
+            assert_eq!(state.checked, Some(now));
+            assert_eq!(
+                State {
+                    checked: first.checked,
+                    ..state
+                },
+                first
+            );
         }
         assert!(lab.sent().is_empty(), "no provider call");
-        assert_eq!(
-            mtime(&lab.state_file()),
-            written,
-            "the cache was not rewritten"
-        );
         assert!(!lab.dir.join("state").exists(), "nothing under state_dir");
     }
 

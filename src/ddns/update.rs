@@ -33,6 +33,10 @@ pub struct State {
     /// The WAN addresses the sources reported on the last run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wan: Vec<WanSeen>,
+    /// When the last pass read them (Unix seconds). It changes every pass,
+    /// so every pass writes this file — in RAM, never on flash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<i64>,
 }
 
 /// One WAN address as a source reported it.
