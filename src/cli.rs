@@ -421,9 +421,11 @@ fn pass_locked(config: &Config, opts: Options, only: Option<&str>, renew: bool) 
     let results = run::run(config, &http, &SystemClock, opts, only)?;
     let now = SystemClock.now().as_secs() as i64;
     notify::dispatch(config, &notify::reports(config, &results), &http, now);
+    // A certificate waiting out its back-off is still failing: the exit code
+    // (and LuCI's last-run state) says so until a renewal succeeds.
     let failed = results
         .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+        .filter(|(_, o)| matches!(o, Outcome::Failed(_) | Outcome::BackingOff { .. }))
         .count();
     let issued = results
         .iter()
@@ -431,7 +433,7 @@ fn pass_locked(config: &Config, opts: Options, only: Option<&str>, renew: bool) 
         .count();
     if failed > 0 {
         log::error!(
-            "{failed} of {} certificate(s) failed; the next run tries again",
+            "{failed} of {} certificate(s) failing; a later run tries again",
             results.len()
         );
         return Ok(2);
