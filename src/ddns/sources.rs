@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::selection::Seen;
 use crate::providers::Family;
@@ -50,75 +50,109 @@ pub const WEB_V6: &[&str] = &[
 
 /// `ubus call network.interface dump`: `{"interface": [status, ...]}`, each
 /// status as `ubus call network.interface.NAME status` prints it plus its
-/// name. Fields we do not use are ignored; an interface that is down has
-/// no address arrays at all.
-#[derive(Debug, Deserialize)]
-struct Dump {
-    #[serde(default)]
-    interface: Vec<Iface>,
-}
-
-/// One interface's status (netifd `ubus.c`, `netifd_dump_status`).
-#[derive(Debug, Default, Deserialize)]
+/// name (netifd `ubus.c`, `netifd_dump_status`). Read through
+/// `serde_json::Value`, whose parser the binary has anyway, rather than
+/// derived types: each derived type costs code on the router's flash.
+/// Fields we do not use are ignored; an interface that is down has no
+/// address arrays at all.
+#[derive(Debug, Default)]
 pub struct Iface {
-    #[serde(default, rename = "interface")]
     pub name: String,
-    #[serde(default)]
     pub up: bool,
     /// The Linux device carrying its addresses (`pppoe-wan`, `eth1`).
-    #[serde(default)]
     pub l3_device: Option<String>,
-    #[serde(default)]
-    pub metric: u32,
-    #[serde(default, rename = "ipv4-address")]
+    pub metric: u64,
+    /// `ipv4-address`.
     pub ipv4: Vec<Item>,
-    #[serde(default, rename = "ipv6-address")]
+    /// `ipv6-address`.
     pub ipv6: Vec<Item>,
-    /// Prefixes delegated to this (upstream) interface.
-    #[serde(default, rename = "ipv6-prefix")]
+    /// `ipv6-prefix`: prefixes delegated to this (upstream) interface.
     pub prefixes: Vec<Item>,
-    /// Parts of delegated prefixes assigned to this (downstream) interface.
-    #[serde(default, rename = "ipv6-prefix-assignment")]
+    /// `ipv6-prefix-assignment`: parts of delegated prefixes assigned to
+    /// this (downstream) interface.
     pub assignments: Vec<Item>,
-    #[serde(default)]
     pub route: Vec<Item>,
 }
 
-/// An address, a prefix, a prefix assignment or a route: one type for all,
-/// since each parsed type costs code on a router's flash. `preferred` and
-/// `valid` are seconds left; netifd leaves them out for addresses without a
-/// lifetime (static ones).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// An address, a prefix, a prefix assignment or a route: one type for all.
+/// `preferred` and `valid` are seconds left; netifd leaves them out for
+/// addresses without a lifetime (static ones).
+#[derive(Debug, Clone, Default)]
 pub struct Item {
     /// Addresses, prefixes and assignments.
-    #[serde(default)]
     pub address: Option<String>,
     /// Routes.
-    #[serde(default)]
     pub target: Option<String>,
-    #[serde(default)]
     pub mask: u8,
-    #[serde(default)]
-    pub preferred: Option<u32>,
-    #[serde(default)]
-    pub valid: Option<u32>,
-    /// An assignment's address of the router itself in the prefix.
-    #[serde(default, rename = "local-address")]
-    pub local: Option<Box<Item>>,
+    pub preferred: Option<u64>,
+    pub valid: Option<u64>,
+    /// `local-address`: an assignment's address of the router itself in
+    /// the prefix.
+    pub local: Option<String>,
+}
+
+impl Item {
+    fn from_json(v: &Value) -> Item {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+        Item {
+            address: text("address"),
+            target: text("target"),
+            mask: v
+                .get("mask")
+                .and_then(Value::as_u64)
+                .and_then(|m| u8::try_from(m).ok())
+                .unwrap_or(0),
+            preferred: v.get("preferred").and_then(Value::as_u64),
+            valid: v.get("valid").and_then(Value::as_u64),
+            local: v
+                .get("local-address")
+                .and_then(|l| l.get("address"))
+                .and_then(Value::as_str)
+                .map(String::from),
+        }
+    }
+}
+
+impl Iface {
+    fn from_json(v: &Value) -> Iface {
+        let items = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(Item::from_json).collect())
+                .unwrap_or_default()
+        };
+        Iface {
+            name: v
+                .get("interface")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .into(),
+            up: v.get("up").and_then(Value::as_bool).unwrap_or(false),
+            l3_device: v.get("l3_device").and_then(Value::as_str).map(String::from),
+            metric: v.get("metric").and_then(Value::as_u64).unwrap_or(0),
+            ipv4: items("ipv4-address"),
+            ipv6: items("ipv6-address"),
+            prefixes: items("ipv6-prefix"),
+            assignments: items("ipv6-prefix-assignment"),
+            route: items("route"),
+        }
+    }
 }
 
 /// Parse the dump.
 pub fn parse_ubus_dump(text: &str) -> Result<Vec<Iface>> {
-    serde_json::from_str::<Dump>(text)
-        .map(|d| d.interface)
-        .map_err(|e| {
-            Error::other(format!(
-                "ubus printed no interface dump ({e}): check that netifd runs (`ubus call network.interface dump`)"
-            ))
-        })
+    let v: Value = serde_json::from_str(text).map_err(|e| {
+        Error::other(format!(
+            "ubus printed no interface dump ({e}): check that netifd runs (`ubus call network.interface dump`)"
+        ))
+    })?;
+    Ok(v.get("interface")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(Iface::from_json).collect())
+        .unwrap_or_default())
 }
 
-fn seen(address: &str, mask: u8, preferred: Option<u32>, fixed: bool) -> Option<Seen> {
+fn seen(address: &str, mask: u8, preferred: Option<u64>, fixed: bool) -> Option<Seen> {
     let ip: IpAddr = address.parse().ok()?;
     Some(Seen {
         ip,
@@ -205,7 +239,7 @@ pub fn ubus_addresses(ifaces: &[Iface], wan: &Iface, family: Family) -> Vec<Seen
     let mut out = own;
     for i in ifaces {
         for a in &i.assignments {
-            let Some(local) = a.local.as_ref().and_then(|l| l.address.as_deref()) else {
+            let Some(local) = a.local.as_deref() else {
                 continue;
             };
             let Some(s) = seen(local, a.mask, a.preferred, false) else {
