@@ -8,9 +8,10 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::http::LazyHttp;
+use crate::propagation::{self, Report};
 use crate::run::{self, Options, Outcome};
 use crate::status::{LastRun, RunState};
-use crate::{Error, Result, ddns, deploy, manage, notify, providers, store};
+use crate::{Error, Result, ddns, deploy, keys, manage, notify, providers, store};
 
 const USAGE: &str = "\
 usage: wancert [--config FILE] [-v|-q] [--background] COMMAND
@@ -27,6 +28,12 @@ commands:
   status [--json]      certificates, expiry, renewal time, deploy targets,
                        WAN addresses and DDNS records
   check                validate the configuration and say what a run would do
+  dns-test PROVIDER NAME
+                       add a random TXT value where issuance would for the
+                       name NAME (_acme-challenge.NAME; a NAME starting with
+                       _ is taken as it is) through config provider
+                       PROVIDER, show which servers see it, and remove it:
+                       checks credentials before a first issuance
   log                  wancert's lines of the system log (logread)
   revoke NAME [--reason R]
                        revoke the installed certificate (R: keyCompromise,
@@ -70,6 +77,10 @@ enum Command {
         json: bool,
     },
     Check,
+    DnsTest {
+        provider: String,
+        name: String,
+    },
     Log,
     Revoke {
         name: String,
@@ -141,15 +152,19 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     if let Some(bad) = flags.iter().find(|f| !allowed.contains(&f.as_str())) {
         return Err(format!("unknown option {bad} for {verb}"));
     }
-    let max_words = match verb.as_str() {
-        "renew" | "ddns" | "revoke" | "persist-record" | "account" => 1,
-        _ => 0,
+    let (min_words, max_words) = match verb.as_str() {
+        "dns-test" => (2, 2),
+        "renew" | "ddns" | "revoke" | "persist-record" | "account" => (0, 1),
+        _ => (0, 0),
     };
     if rest.len() > max_words {
         return Err(format!(
             "unexpected argument '{}' for {verb}",
             rest[max_words]
         ));
+    }
+    if rest.len() < min_words {
+        return Err(format!("{verb} needs a provider section and a name"));
     }
     let needs_name = || {
         rest.first()
@@ -170,6 +185,13 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
             json: flag("--json"),
         },
         "check" => Command::Check,
+        "dns-test" => {
+            let mut rest = rest.into_iter();
+            Command::DnsTest {
+                provider: rest.next().unwrap_or_default(),
+                name: rest.next().unwrap_or_default(),
+            }
+        }
         "log" => Command::Log,
         "revoke" => Command::Revoke {
             name: needs_name()?,
@@ -262,6 +284,9 @@ fn dispatch(args: &Args) -> Result<i32> {
             .for_each(|t| println!("{}\t{}", t.name, t.about)),
         Command::Log => return log(),
         Command::Check => return check(&config::load(&args.config)?),
+        Command::DnsTest { provider, name } => {
+            return dns_test(&config::load(&args.config)?, provider, name);
+        }
         Command::Status { json } => return status(&config::load(&args.config)?, *json),
         Command::Revoke { name, reason } => {
             let config = config::load(&args.config)?;
@@ -596,6 +621,97 @@ fn check(config: &Config) -> Result<i32> {
     Ok(0)
 }
 
+/// Where `dns-test` publishes for `name`: where issuance would, at
+/// `_acme-challenge.NAME` (a wildcard's `*.` dropped), so that credentials
+/// scoped to challenge names and CNAMEs there are tested too; a name that
+/// already starts with an underscore label is a record name, taken as it is.
+fn test_record_name(name: &str) -> String {
+    let name = name.trim_end_matches('.');
+    if name.starts_with('_') {
+        name.to_string()
+    } else {
+        format!("_acme-challenge.{}", name.trim_start_matches("*."))
+    }
+}
+
+/// `dns-test`: publish a random TXT value for `name` through the provider,
+/// run the propagation check, print what each server answered, and remove
+/// the value again whatever happened. Prints no secret: only the section's
+/// name and type, the name and the throw-away value.
+fn dns_test(config: &Config, provider: &str, name: &str) -> Result<i32> {
+    let name = &test_record_name(name);
+    let section = config.provider(provider).ok_or_else(|| {
+        let known: Vec<&str> = config.providers.iter().map(|p| p.name.as_str()).collect();
+        Error::other(format!(
+            "no config provider '{provider}' in {}: use one of: {}",
+            config.file,
+            if known.is_empty() {
+                "(none)".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })?;
+    let check = config.propagation(provider)?;
+    let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
+    let env = providers::Env {
+        http: &http,
+        clock: &SystemClock,
+    };
+    let mut dns = providers::build(section, &env)?;
+    let value = format!("wancert-dns-test-{}", keys::random_token(12)?);
+    let what = format!("provider '{provider}' ({})", section.kind);
+    dns.add_txt(name, &value)
+        .map_err(|e| e.context(&format!("{what} could not add a TXT value at {name}")))?;
+    println!("added TXT \"{value}\" at {name} through {what}");
+    if let Some(wait) = check.wait {
+        println!(
+            "note: option propagation_wait is set: a run skips this check and waits {}s",
+            wait.as_secs()
+        );
+    }
+    let (report, seen) = propagation::check_txt(&check, name, &[&value], &SystemClock, &http);
+    print!("{}", render(&report));
+    let removed = dns.remove_txt(name, &value);
+    match &removed {
+        Ok(()) => println!("removed the test value"),
+        Err(_) => {
+            println!("could NOT remove the test value: remove TXT \"{value}\" at {name} by hand")
+        }
+    }
+    seen?;
+    removed.map_err(|e| e.context(&format!("{what} could not remove the TXT value at {name}")))?;
+    println!("OK: {what} can publish at {name}");
+    Ok(0)
+}
+
+/// The per-server lines `dns-test` prints.
+fn render(report: &Report) -> String {
+    let mut out = String::new();
+    if report.via_doh {
+        out.push_str("no server gave a usable answer on port 53:\n");
+        for s in &report.port53 {
+            out.push_str(&format!("  {}: {}\n", s.label, s.detail));
+        }
+        out.push_str("so DoH resolvers were asked instead:\n");
+    }
+    for s in &report.servers {
+        let state = match (s.sees, s.counts) {
+            (true, _) => "sees it".to_string(),
+            (false, true) => format!("does not see it: {}", s.detail),
+            (false, false) => format!("ignored: {}", s.detail),
+        };
+        out.push_str(&format!("  {}: {state}\n", s.label));
+    }
+    let seeing = report.servers.iter().filter(|s| s.sees).count();
+    let counted = report.servers.iter().filter(|s| s.counts).count();
+    out.push_str(&format!(
+        "seen by {seeing} of {counted} servers after {}s\n",
+        report.spent
+    ));
+    out
+}
+
 fn status(config: &Config, json: bool) -> Result<i32> {
     let now = SystemClock.now().as_secs() as i64;
     let status = crate::status::collect(config, now)?;
@@ -670,6 +786,105 @@ mod tests {
         assert!(args("frobnicate").unwrap_err().contains("frobnicate"));
         assert!(args("status x").unwrap_err().contains("'x'"));
         assert!(args("--config").is_err());
+    }
+
+    #[test]
+    fn parses_dns_test() {
+        assert_eq!(
+            args("-c /tmp/c dns-test lab _acme-challenge.a.example")
+                .unwrap()
+                .command,
+            Command::DnsTest {
+                provider: "lab".into(),
+                name: "_acme-challenge.a.example".into()
+            }
+        );
+        for bad in ["dns-test", "dns-test lab"] {
+            assert!(
+                args(bad)
+                    .unwrap_err()
+                    .contains("needs a provider section and a name"),
+                "{bad}"
+            );
+        }
+        assert!(args("dns-test a b c").unwrap_err().contains("'c'"));
+        assert!(
+            args("dns-test a b --force")
+                .unwrap_err()
+                .contains("--force")
+        );
+    }
+
+    #[test]
+    fn dns_test_publishes_where_issuance_would() {
+        assert_eq!(
+            test_record_name("nas.example.com"),
+            "_acme-challenge.nas.example.com"
+        );
+        assert_eq!(
+            test_record_name("*.nas.example.com."),
+            "_acme-challenge.nas.example.com"
+        );
+        assert_eq!(
+            test_record_name("_acme-challenge.nas.example.com"),
+            "_acme-challenge.nas.example.com"
+        );
+        assert_eq!(test_record_name("_test.example.com"), "_test.example.com");
+    }
+
+    #[test]
+    fn renders_the_dns_test_report() {
+        use crate::propagation::ServerState;
+        let state = |label: &str, sees, counts, detail: &str| ServerState {
+            label: label.into(),
+            sees,
+            counts,
+            detail: detail.into(),
+        };
+        let report = Report {
+            via_doh: false,
+            port53: vec![],
+            servers: vec![
+                state("ns1.example.com (192.0.2.1)", true, true, "answered \"v\""),
+                state(
+                    "ns2.example.com (192.0.2.2)",
+                    false,
+                    true,
+                    "answered no TXT",
+                ),
+                state(
+                    "ns3.example.com (192.0.2.3)",
+                    false,
+                    false,
+                    "answered REFUSED without authority",
+                ),
+            ],
+            spent: 7,
+        };
+        assert_eq!(
+            render(&report),
+            "  ns1.example.com (192.0.2.1): sees it\n\
+             \x20 ns2.example.com (192.0.2.2): does not see it: answered no TXT\n\
+             \x20 ns3.example.com (192.0.2.3): ignored: answered REFUSED without authority\n\
+             seen by 1 of 2 servers after 7s\n"
+        );
+        let doh = Report {
+            via_doh: true,
+            port53: vec![state(
+                "192.0.2.9:53",
+                false,
+                true,
+                "no answer from 192.0.2.9:53",
+            )],
+            ..report
+        };
+        assert!(
+            render(&doh).starts_with(
+                "no server gave a usable answer on port 53:\n  192.0.2.9:53: no answer from 192.0.2.9:53\nso DoH resolvers were asked instead:\n  ns1"
+            ),
+            "{}",
+            render(&doh)
+        );
     }
 
     #[test]

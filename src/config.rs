@@ -80,6 +80,15 @@ impl Config {
     pub fn ddns_record(&self, name: &str) -> Option<&DdnsConf> {
         self.ddns.iter().find(|d| d.name == name)
     }
+    /// The propagation settings for certificates that use the `config
+    /// provider` section called `provider`: the global ones, with the
+    /// section's own options taking precedence.
+    pub fn propagation(&self, provider: &str) -> Result<Propagation> {
+        match self.provider(provider) {
+            Some(p) => parse_propagation(&p.file, &p.section, &self.global.propagation),
+            None => Ok(self.global.propagation.clone()),
+        }
+    }
 }
 
 /// `config wancert 'global'`.
@@ -92,10 +101,9 @@ pub struct Global {
     pub ca_file: Option<PathBuf>,
     pub state_dir: PathBuf,
     pub run_dir: PathBuf,
-    /// `host:port` servers to check instead of the zone's authoritative ones.
-    pub propagation_servers: Vec<String>,
-    pub propagation_timeout: Duration,
-    pub propagation_interval: Duration,
+    /// How to wait for TXT values to be visible; a `config provider`
+    /// section may override it (see `Config::propagation`).
+    pub propagation: Propagation,
     /// The `ubus` program DDNS asks for the interfaces' addresses (a name
     /// on PATH or a path); tests point it at a script printing a fixture.
     pub ubus: String,
@@ -137,9 +145,7 @@ impl Default for Global {
             ca_file: None,
             state_dir: "/etc/wancert".into(),
             run_dir: "/var/run/wancert".into(),
-            propagation_servers: Vec::new(),
-            propagation_timeout: Duration::from_secs(300),
-            propagation_interval: Duration::from_secs(5),
+            propagation: Propagation::default(),
             ubus: "ubus".into(),
             notify_interval: Duration::from_secs(86400),
             expiry_warn_days: 14,
@@ -148,6 +154,56 @@ impl Default for Global {
         }
     }
 }
+
+/// DoH resolvers (RFC 8484) asked when port 53 is blocked or intercepted:
+/// two reachable from most of the world, two from mainland China, where the
+/// first two often are not. Each provider documents its URL.
+pub const DOH_SERVERS: &[&str] = &[
+    "https://cloudflare-dns.com/dns-query",
+    "https://dns.google/dns-query",
+    "https://dns.alidns.com/dns-query",
+    "https://doh.pub/dns-query",
+];
+
+/// The propagation check's settings: `config wancert 'global'`, with a
+/// `config provider` section's own values taking precedence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Propagation {
+    /// `list propagation_server`: `host:port` servers to ask (recursively)
+    /// instead of the zone's authoritative servers.
+    pub servers: Vec<String>,
+    /// `list doh_server`: DoH resolver URLs, for when no server answers on
+    /// port 53 (blocked, or intercepted by a middlebox).
+    pub doh_servers: Vec<String>,
+    /// `option propagation_timeout`: give up after this long.
+    pub timeout: Duration,
+    /// `option propagation_interval`: between two rounds of questions.
+    pub interval: Duration,
+    /// `option propagation_wait`: skip the check and wait this long
+    /// instead (for a provider whose servers cannot be asked).
+    pub wait: Option<Duration>,
+}
+
+impl Default for Propagation {
+    fn default() -> Self {
+        Propagation {
+            servers: Vec::new(),
+            doh_servers: DOH_SERVERS.iter().map(|s| s.to_string()).collect(),
+            timeout: Duration::from_secs(300),
+            interval: Duration::from_secs(5),
+            wait: None,
+        }
+    }
+}
+
+/// The options `Propagation` is read from, in global and provider sections.
+const PROPAGATION_OPTIONS: &[&str] = &[
+    "propagation_server",
+    "doh_server",
+    "propagation_timeout",
+    "propagation_interval",
+    "propagation_wait",
+];
 
 /// `config cert 'NAME'`.
 #[derive(Debug, Clone)]
@@ -265,6 +321,20 @@ impl PluginSection {
             )
         })
     }
+    /// A UCI boolean (`1`/`0`, `yes`/`no`, `on`/`off`, `true`/`false`,
+    /// `enabled`/`disabled`, as OpenWrt's `config_get_bool` reads them), or
+    /// `default` when the option is not set.
+    pub fn flag(&self, key: &str, default: bool) -> Result<bool> {
+        match self.optional(key).filter(|v| !v.is_empty()) {
+            None => Ok(default),
+            Some("1" | "yes" | "on" | "true" | "enabled") => Ok(true),
+            Some("0" | "no" | "off" | "false" | "disabled") => Ok(false),
+            Some(v) => Err(self.error(
+                key,
+                &format!("option {key} '{v}' is not a boolean: write '1' or '0'"),
+            )),
+        }
+    }
     /// An error about `key` in this section, at the option's line when it is
     /// set, else at the section's line.
     pub fn error(&self, key: &str, msg: &str) -> Error {
@@ -346,6 +416,10 @@ pub fn parse(file: &str, text: &str) -> Result<Config> {
         Some(s) => parse_global(file, s)?,
         None => Global::default(),
     };
+    // Checked now, so that `check` and every run report a bad value at once.
+    for p in &providers {
+        parse_propagation(file, &p.section, &global.propagation)?;
+    }
     let mut done: Vec<CertConf> = Vec::new();
     for s in certs {
         let name = named(
@@ -480,29 +554,26 @@ fn notifier(file: &str, s: &Section, index: usize) -> Result<PluginSection> {
 }
 
 fn parse_global(file: &str, s: &Section) -> Result<Global> {
-    warn_unknown(
-        file,
-        s,
-        &[
-            "acme_server",
-            "email",
-            "ca_file",
-            "state_dir",
-            "run_dir",
-            "propagation_server",
-            "propagation_timeout",
-            "propagation_interval",
-            "ubus",
-            "notify_interval",
-            "expiry_warn_days",
-            // Read by the hotplug script, not here.
-            "wan_interface",
-            "eab_kid",
-            "eab_hmac_key",
-            "eab_hmac_key_file",
-            "account_key_type",
-        ],
-    );
+    let known: Vec<&str> = [
+        "acme_server",
+        "email",
+        "ca_file",
+        "state_dir",
+        "run_dir",
+        "ubus",
+        "notify_interval",
+        "expiry_warn_days",
+        // Read by the hotplug script, not here.
+        "wan_interface",
+        "eab_kid",
+        "eab_hmac_key",
+        "eab_hmac_key_file",
+        "account_key_type",
+    ]
+    .into_iter()
+    .chain(PROPAGATION_OPTIONS.iter().copied())
+    .collect();
+    warn_unknown(file, s, &known);
     let mut g = Global::default();
     if let Some(v) = value(s, "acme_server") {
         g.acme_server = acme_server(file, s, v)?;
@@ -522,21 +593,6 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
     }
     if let Some(p) = path(file, s, "run_dir")? {
         g.run_dir = p;
-    }
-    for v in s.list("propagation_server") {
-        if !is_host_port(v) {
-            let msg = format!(
-                "list propagation_server '{v}' is not host:port: write e.g. '1.1.1.1:53' or '[2606:4700:4700::1111]:53'"
-            );
-            return Err(err(file, s, "propagation_server", &msg));
-        }
-        g.propagation_servers.push(v.into());
-    }
-    if let Some(d) = seconds(file, s, "propagation_timeout")? {
-        g.propagation_timeout = d;
-    }
-    if let Some(d) = seconds(file, s, "propagation_interval")? {
-        g.propagation_interval = d;
     }
     if let Some(v) = value(s, "ubus") {
         g.ubus = v.into();
@@ -562,7 +618,53 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
             return Err(err(file, s, "account_key_type", &msg));
         }
     };
+    g.propagation = parse_propagation(file, s, &Propagation::default())?;
     Ok(g)
+}
+
+/// The propagation options of section `s`, each replacing its value in
+/// `base` when set. A list replaces the whole list: a provider that needs
+/// its own servers should not also be checked on the global ones.
+fn parse_propagation(file: &str, s: &Section, base: &Propagation) -> Result<Propagation> {
+    let mut p = base.clone();
+    // An emptied LuCI field leaves `''`, which means "not set".
+    let list = |key| s.list(key).into_iter().filter(|v| !v.is_empty());
+    let servers: Vec<&str> = list("propagation_server").collect();
+    if !servers.is_empty() {
+        p.servers.clear();
+    }
+    for v in servers {
+        if !is_host_port(v) {
+            let msg = format!(
+                "list propagation_server '{v}' is not host:port: write e.g. '1.1.1.1:53' or '[2606:4700:4700::1111]:53'"
+            );
+            return Err(err(file, s, "propagation_server", &msg));
+        }
+        p.servers.push(v.into());
+    }
+    let doh: Vec<&str> = list("doh_server").collect();
+    if !doh.is_empty() {
+        p.doh_servers.clear();
+    }
+    for v in doh {
+        if !is_url(v) {
+            let msg = format!(
+                "list doh_server '{v}' is not a URL: write e.g. 'https://dns.google/dns-query'"
+            );
+            return Err(err(file, s, "doh_server", &msg));
+        }
+        p.doh_servers.push(v.into());
+    }
+    if let Some(d) = seconds(file, s, "propagation_timeout")? {
+        p.timeout = d;
+    }
+    if let Some(d) = seconds(file, s, "propagation_interval")? {
+        p.interval = d;
+    }
+    if let Some(d) = seconds(file, s, "propagation_wait")? {
+        p.wait = Some(d);
+    }
+    Ok(p)
 }
 
 /// `eab_kid` with `eab_hmac_key` (or `eab_hmac_key_file`, a 0600 file):
@@ -1214,6 +1316,7 @@ config wancert 'global'
 \tlist propagation_server '1.1.1.1:53'
 \tlist propagation_server '[2606:4700:4700::1111]:53'
 \tlist propagation_server 'ns1.example.net:5353'
+\tlist doh_server 'https://doh.example.net/dns-query'
 \toption propagation_timeout '600'
 \toption propagation_interval '1'
 
@@ -1308,20 +1411,24 @@ config deploy 'copy'
         assert_eq!(g.ca_file, Some(PathBuf::from("/etc/wancert/extra.pem")));
         assert_eq!(g.state_dir, PathBuf::from("/srv/wancert"));
         assert_eq!(g.run_dir, PathBuf::from("/tmp/wancert"));
+        let p = &g.propagation;
         assert_eq!(
-            g.propagation_servers,
+            p.servers,
             [
                 "1.1.1.1:53",
                 "[2606:4700:4700::1111]:53",
                 "ns1.example.net:5353"
             ]
         );
-        assert_eq!(g.propagation_timeout, Duration::from_secs(600));
-        assert_eq!(g.propagation_interval, Duration::from_secs(1));
+        assert_eq!(p.doh_servers, ["https://doh.example.net/dns-query"]);
+        assert_eq!(p.timeout, Duration::from_secs(600));
+        assert_eq!(p.interval, Duration::from_secs(1));
+        assert_eq!(p.wait, None);
+        assert_eq!(&c.propagation("home").unwrap(), p);
 
         assert_eq!(c.certs.len(), 2);
         let nas = c.cert("nas").unwrap();
-        assert_eq!(nas.line, 14);
+        assert_eq!(nas.line, 15);
         assert_eq!(nas.domains, ["nas.example.com", "*.nas.example.com"]);
         assert_eq!(nas.provider.as_deref(), Some("home"));
         assert_eq!(nas.key_type, KeyType::Ec384);
@@ -1356,9 +1463,12 @@ config deploy 'copy'
             assert_eq!((g.email, g.ca_file), (None, None));
             assert_eq!(g.state_dir, PathBuf::from("/etc/wancert"));
             assert_eq!(g.run_dir, PathBuf::from("/var/run/wancert"));
-            assert!(g.propagation_servers.is_empty());
-            assert_eq!(g.propagation_timeout, Duration::from_secs(300));
-            assert_eq!(g.propagation_interval, Duration::from_secs(5));
+            assert_eq!(g.propagation, Propagation::default());
+            assert!(g.propagation.servers.is_empty());
+            assert_eq!(g.propagation.doh_servers, DOH_SERVERS);
+            assert_eq!(g.propagation.timeout, Duration::from_secs(300));
+            assert_eq!(g.propagation.interval, Duration::from_secs(5));
+            assert_eq!(g.propagation.wait, None);
         }
         let c = ok("");
         assert!(c.certs.is_empty() && c.providers.is_empty() && c.deploys.is_empty());
@@ -1453,13 +1563,70 @@ config deploy 'copy'
                 "{msg}"
             );
         }
-        for key in ["propagation_timeout", "propagation_interval"] {
+        for bad in ["dns.google", "https://", "tls://dns.google"] {
+            fails_with(
+                &g(&format!("\tlist doh_server '{bad}'")),
+                2,
+                &[&format!("list doh_server '{bad}' is not a URL")],
+            );
+        }
+        for key in [
+            "propagation_timeout",
+            "propagation_interval",
+            "propagation_wait",
+        ] {
             for bad in ["0", "-1", "5s", "1.5", "+5", "99999999999"] {
                 let (line, msg) = fails(&g(&format!("\toption {key} '{bad}'")));
                 assert_eq!(line, 2);
                 assert!(msg.starts_with(&format!("config wancert 'global': option {key} '{bad}' is not a whole number of seconds")), "{msg}");
             }
         }
+    }
+
+    #[test]
+    fn provider_sections_override_the_propagation_settings() {
+        let text = "config wancert 'global'
+\tlist propagation_server '192.0.2.1:53'
+\toption propagation_timeout '100'
+config provider 'slow'
+\toption type 'x'
+\toption propagation_timeout '900'
+\toption propagation_interval '30'
+config provider 'blind'
+\toption type 'x'
+\toption propagation_wait '120'
+\tlist doh_server 'https://doh.lan/dns-query'
+config provider 'own'
+\toption type 'x'
+\tlist propagation_server '192.0.2.9:5353'
+\tlist propagation_server ''
+";
+        let c = ok(text);
+        let slow = c.propagation("slow").unwrap();
+        assert_eq!(slow.servers, ["192.0.2.1:53"]);
+        assert_eq!(
+            (slow.timeout, slow.interval, slow.wait),
+            (Duration::from_secs(900), Duration::from_secs(30), None)
+        );
+        let blind = c.propagation("blind").unwrap();
+        assert_eq!(blind.wait, Some(Duration::from_secs(120)));
+        assert_eq!(blind.timeout, Duration::from_secs(100));
+        assert_eq!(blind.doh_servers, ["https://doh.lan/dns-query"]);
+        assert_eq!(blind.servers, ["192.0.2.1:53"]);
+        let own = c.propagation("own").unwrap();
+        assert_eq!(own.servers, ["192.0.2.9:5353"], "replaces the global list");
+        assert_eq!(own.doh_servers, DOH_SERVERS);
+        // A bad value in a provider section is found when the file is read.
+        fails_with(
+            "config provider 'p'\n\toption type 'x'\n\toption propagation_interval '5s'\n",
+            3,
+            &["config provider 'p': option propagation_interval '5s'"],
+        );
+        fails_with(
+            "config provider 'p'\n\toption type 'x'\n\tlist propagation_server 'x'\n",
+            3,
+            &["list propagation_server 'x' is not host:port"],
+        );
     }
 
     #[test]
@@ -1527,12 +1694,27 @@ config deploy 'copy'
         let e = home.required("key").unwrap_err().to_string();
         assert_eq!(
             e,
-            "/etc/config/wancert:26: config provider 'home': option 'key' is missing: add `option key '...'`"
+            "/etc/config/wancert:27: config provider 'home': option 'key' is missing: add `option key '...'`"
+        );
+        assert!(!home.flag("tcp", false).unwrap() && home.flag("tcp", true).unwrap());
+        let p = |v: &str| {
+            ok(&format!(
+                "config provider 'p'\n\toption type 'x'\n\toption tcp '{v}'\n"
+            ))
+            .providers
+            .remove(0)
+        };
+        assert!(p("1").flag("tcp", false).unwrap() && p("on").flag("tcp", false).unwrap());
+        assert!(!p("0").flag("tcp", true).unwrap() && !p("no").flag("tcp", true).unwrap());
+        let e = p("maybe").flag("tcp", false).unwrap_err().to_string();
+        assert!(
+            e.contains(":3:") && e.contains("option tcp 'maybe' is not a boolean"),
+            "{e}"
         );
         let e = home.error("server", "bad address").to_string();
         assert_eq!(
             e,
-            "/etc/config/wancert:28: config provider 'home': bad address"
+            "/etc/config/wancert:29: config provider 'home': bad address"
         );
     }
 

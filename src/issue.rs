@@ -22,8 +22,9 @@ use crate::acme::jws::{self, Signer};
 use crate::acme::persist;
 use crate::acme::types::{Authorization, AuthzStatus, Order, OrderStatus};
 use crate::clock::Clock;
-use crate::config::{CertConf, ChallengeType, Global};
-use crate::propagation::{self, Check};
+use crate::config::{CertConf, ChallengeType, Global, Propagation};
+use crate::http::Http;
+use crate::propagation;
 use crate::providers::DnsProvider;
 use crate::{Error, Result, keys, store};
 
@@ -65,6 +66,15 @@ struct Pending {
     name: String,
 }
 
+/// The DNS side of an order: the provider that publishes the TXT values,
+/// and how to wait until they are visible (`Config::propagation` for the
+/// provider's section; `http` carries DoH questions).
+pub struct Dns<'a> {
+    pub provider: &'a mut dyn DnsProvider,
+    pub propagation: &'a Propagation,
+    pub http: &'a dyn Http,
+}
+
 /// What `issue` got: the PEM chain and the key it certifies.
 pub struct Issued {
     pub chain: String,
@@ -78,7 +88,7 @@ pub struct Issued {
 pub fn issue(
     client: &mut Client<'_>,
     account: &dyn Signer,
-    mut dns: Option<&mut (dyn DnsProvider + '_)>,
+    mut dns: Option<Dns<'_>>,
     global: &Global,
     cert: &CertConf,
     order_path: &Path,
@@ -95,7 +105,13 @@ pub fn issue(
                     cert.name,
                     f.url
                 );
-                cleanup(client, account, dns.as_deref_mut(), cert, &o);
+                cleanup(
+                    client,
+                    account,
+                    dns.as_mut().map(|d| &mut *d.provider),
+                    cert,
+                    &o,
+                );
                 None
             }
             // The CA no longer has it (expired, deleted): start anew. A 4xx
@@ -126,7 +142,13 @@ pub fn issue(
                 f.url
             );
             if let Ok(o) = client.order(&f.url) {
-                cleanup(client, account, dns.as_deref_mut(), cert, &o);
+                cleanup(
+                    client,
+                    account,
+                    dns.as_mut().map(|d| &mut *d.provider),
+                    cert,
+                    &o,
+                );
             }
             None
         }
@@ -191,8 +213,8 @@ pub fn issue(
         }
     }
 
-    let validated = validate(client, dns.as_deref_mut(), global, cert, &pending, clock);
-    if let Some(dns) = dns {
+    let validated = validate(client, dns.as_mut(), cert, &pending, clock);
+    if let Some(Dns { provider: dns, .. }) = dns {
         let published = pending.iter().filter_map(|p| p.txt.as_ref());
         for (fqdn, value) in published.chain(stale.iter()) {
             if let Err(e) = dns.remove_txt(fqdn, value) {
@@ -337,8 +359,7 @@ fn cleanup(
 /// for the CA's verdict.
 fn validate(
     client: &Client<'_>,
-    dns: Option<&mut (dyn DnsProvider + '_)>,
-    global: &Global,
+    dns: Option<&mut Dns<'_>>,
     cert: &CertConf,
     pending: &[Pending],
     clock: &dyn Clock,
@@ -358,14 +379,9 @@ fn validate(
             ))
         })?;
         for (fqdn, value) in &txt {
-            dns.add_txt(fqdn, value)?;
+            dns.provider.add_txt(fqdn, value)?;
             log::info!("published TXT at {fqdn}");
         }
-        let check = Check {
-            servers: &global.propagation_servers,
-            timeout: global.propagation_timeout,
-            interval: global.propagation_interval,
-        };
         let mut names: Vec<&str> = txt.iter().map(|(n, _)| *n).collect();
         names.sort_unstable();
         names.dedup();
@@ -375,7 +391,7 @@ fn validate(
                 .filter(|(n, _)| *n == name)
                 .map(|(_, v)| *v)
                 .collect();
-            propagation::wait_for_txt(&check, name, &values, clock)?;
+            propagation::wait_for_txt(dns.propagation, name, &values, clock, dns.http)?;
         }
     }
     for p in pending {

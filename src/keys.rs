@@ -29,6 +29,15 @@ pub fn generate(kind: KeyType) -> Result<String> {
     Ok(pem::encode("PRIVATE KEY", doc.as_ref()))
 }
 
+/// `n` random bytes as unpadded base64url: a value nobody else will have
+/// written, such as `dns-test`'s TXT value.
+pub fn random_token(n: usize) -> Result<String> {
+    let mut bytes = vec![0u8; n];
+    ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut bytes)
+        .map_err(|_| Error::other("the system random source failed"))?;
+    Ok(crate::b64::url(&bytes))
+}
+
 /// A random number, for choices that must differ between routers (the
 /// moment inside an ARI window).
 pub fn random_u64() -> u64 {

@@ -345,6 +345,10 @@ impl<'a> Session<'a> {
         let mut dns = self.provider(cert)?;
         let (http, clock, config) = (self.http, self.clock, self.config);
         let global = &config.global;
+        let propagation = match &cert.provider {
+            Some(p) => config.propagation(p)?,
+            None => global.propagation.clone(),
+        };
         if crate::manage::new_key_path(&global.state_dir).exists() {
             crate::manage::finish_rollover(config, http, clock, cert.server(global))?;
             self.account = None;
@@ -366,7 +370,11 @@ impl<'a> Session<'a> {
         let issued = issue::issue(
             &mut client,
             account,
-            dns.as_deref_mut(),
+            dns.as_deref_mut().map(|provider| issue::Dns {
+                provider,
+                propagation: &propagation,
+                http,
+            }),
             global,
             cert,
             &files.order,

@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
+use common::dns::Server;
 use common::{Lab, TempDir, text, wancert};
 
 const NAME: &str = "_acme-challenge.demo.wancert.test";
@@ -207,7 +208,8 @@ fn failures_are_clear_and_lose_nothing() {
         let out = wancert(&["--config", config.to_str().unwrap(), "renew", "--force"]);
         let msg = text(&out);
         assert_eq!(out.status.code(), Some(2), "{what}: {msg}");
-        let errors: Vec<&str> = msg.lines().filter(|l| l.contains("error")).collect();
+        // Error lines, not warnings that quote an OS error.
+        let errors: Vec<&str> = msg.lines().filter(|l| l.contains(": error: ")).collect();
         assert!(
             errors.first().is_some_and(|l| l.contains(expect)),
             "{what}: expected '{expect}' in: {msg}"
@@ -255,5 +257,170 @@ fn broken_config_names_file_and_line() {
         text(&out).contains("/nonexistent/wancert"),
         "{}",
         text(&out)
+    );
+}
+
+/// A configuration with one rfc2136 provider 'lab' for `knot`, with
+/// `secret` as its TSIG secret, checking propagation on `knot` alone.
+fn dns_test_config(dir: &TempDir, knot: &Server, secret: &str) -> String {
+    let path = dir.path().join("wancert");
+    fs::write(
+        &path,
+        format!(
+            "config wancert 'global'
+\toption state_dir '{dir}/state'
+\toption run_dir '{dir}/run'
+\tlist propagation_server '{server}'
+\tlist doh_server 'http://127.0.0.1:9/dns-query'
+\toption propagation_timeout '10'
+\toption propagation_interval '1'
+
+config provider 'lab'
+\toption type 'rfc2136'
+\toption server '127.0.0.1'
+\toption port '{port}'
+\toption tsig_name '{name}'
+\toption tsig_algorithm '{alg}'
+\toption tsig_secret '{secret}'
+
+config provider 'other'
+\toption type 'rfc2136'
+\toption server '127.0.0.1'
+\toption tsig_name 'x'
+\toption tsig_secret 'eA=='
+",
+            dir = dir.path().display(),
+            server = knot.host_port(),
+            port = knot.port(),
+            name = knot.var("TSIG_NAME"),
+            alg = knot.var("TSIG_ALGORITHM"),
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn dns_test_shows_who_sees_the_value_and_removes_it() {
+    let knot = Server::knot();
+    let dir = TempDir::new("dns-test");
+    let secret = knot.var("TSIG_SECRET").to_string();
+    let config = dns_test_config(&dir, &knot, &secret);
+
+    let out = wancert(&["--config", &config, "dns-test", "lab", NAME]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let value = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("added TXT \""))
+        .and_then(|l| l.split('"').next())
+        .unwrap_or_else(|| panic!("no 'added TXT' line: {stdout}"));
+    assert!(value.starts_with("wancert-dns-test-"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("  {}: sees it\n", knot.host_port())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("seen by 1 of 1 servers"), "{stdout}");
+    assert!(stdout.contains("removed the test value"), "{stdout}");
+    assert!(!text(&out).contains(&secret), "the secret was printed");
+    assert!(
+        knot.txt(NAME).is_empty(),
+        "left behind: {:?}",
+        knot.txt(NAME)
+    );
+
+    // Given the certificate's name, as LuCI does, it publishes where
+    // issuance would; and two runs publish two different values.
+    let again = wancert(&[
+        "--config",
+        &config,
+        "dns-test",
+        "lab",
+        "*.demo.wancert.test",
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert!(again.contains(&format!("at {NAME} through")), "{again}");
+    assert!(!again.contains(value), "{again}");
+    assert!(
+        knot.txt(NAME).is_empty(),
+        "left behind: {:?}",
+        knot.txt(NAME)
+    );
+}
+
+#[test]
+fn dns_test_with_a_wrong_secret_fails_clearly() {
+    let knot = Server::knot();
+    let dir = TempDir::new("dns-test-bad");
+    let wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let config = dns_test_config(&dir, &knot, wrong);
+
+    let out = wancert(&["--config", &config, "dns-test", "lab", NAME]);
+    let msg = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{msg}");
+    let errors: Vec<&str> = msg.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {msg}");
+    assert!(
+        errors[0].contains("provider 'lab' (rfc2136) could not add a TXT value")
+            && errors[0].contains("BADSIG")
+            && errors[0].contains("tsig_secret"),
+        "{msg}"
+    );
+    assert!(!msg.contains(wrong), "the secret was printed: {msg}");
+    assert!(
+        knot.txt(NAME).is_empty(),
+        "left behind: {:?}",
+        knot.txt(NAME)
+    );
+
+    let out = wancert(&["--config", &config, "dns-test", "nope", NAME]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("no config provider 'nope'")
+            && text(&out).contains("use one of: lab, other"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn dns_test_names_the_servers_that_do_not_see_it() {
+    let knot = Server::knot();
+    let dir = TempDir::new("dns-test-silent");
+    let secret = knot.var("TSIG_SECRET").to_string();
+    let config = dns_test_config(&dir, &knot, &secret);
+    // A second server that never answers: the check times out naming it,
+    // dns-test still lists both and removes the value.
+    let silent = common::dns::Silent::start();
+    let text_conf = fs::read_to_string(&config).unwrap().replace(
+        "\toption propagation_timeout '10'",
+        &format!(
+            "\tlist propagation_server '{}'\n\toption propagation_timeout '2'",
+            silent.host_port()
+        ),
+    );
+    fs::write(&config, text_conf).unwrap();
+
+    let out = wancert(&["--config", &config, "dns-test", "lab", NAME]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        stdout.contains(&format!("  {}: sees it", knot.host_port())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "  {}: does not see it: no answer",
+            silent.host_port()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("removed the test value"), "{stdout}");
+    assert!(text(&out).contains("timed out"), "{}", text(&out));
+    assert!(
+        knot.txt(NAME).is_empty(),
+        "left behind: {:?}",
+        knot.txt(NAME)
     );
 }

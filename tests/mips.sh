@@ -7,7 +7,7 @@
 #   tests/mips.sh              install (if needed), test under qemu, release size
 #   MIPS_SKIP_RELEASE=1        skip the release build and size report
 #   MIPS_SKIP_TESTS=1          skip the test build/run
-#   MIPS_LAB=1                 also run tests/dns_knot.rs and tests/e2e*.rs
+#   MIPS_LAB=1                 also run tests/dns.rs and tests/e2e*.rs
 #   MIPS_IMMEDIATE_ABORT=1     also report the size with panic=immediate-abort
 #   MIPS_TARGET_DIR=DIR        target dir (default: target/mipsel, reused)
 #   extra arguments are passed to the test binaries (after `--`)
@@ -111,7 +111,7 @@ if [ -z "${MIPS_SKIP_TESTS:-}" ]; then
     for f in tests/*.rs tests/*/main.rs; do
         case "$f" in */main.rs) name=${f#tests/}; name=${name%/main.rs} ;; *) name=$(basename "$f" .rs) ;; esac
         case "$name" in
-            dns_knot | e2e*)
+            dns | e2e*)
                 if [ -n "${MIPS_LAB:-}" ]; then SEL+=(--test "$name"); else EXCLUDED+=("$f"); fi ;;
             *) SEL+=(--test "$name") ;;
         esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need on Debian/Ubuntu: the lab's CAs
-# (pebble; acme2certifier from PyPI in a virtualenv under target/), DNS server
-# (knot) and resolver (unbound), kdig, openssl, python3, and busybox,
+# (pebble; acme2certifier from PyPI in a virtualenv under target/), DNS
+# servers (knot, and bind9 for the rfc2136 tests against a second
+# implementation) and resolver (unbound), kdig, openssl, python3, and busybox,
 # shellcheck and nodejs for tests/openwrt.sh. Quick when all is there already.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ need=()
 command -v pebble >/dev/null || need+=(pebble)
 command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
+command -v named >/dev/null || [ -x /usr/sbin/named ] || need+=(bind9)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] || need+=(unbound)

@@ -249,11 +249,13 @@ fn status_json_follows_the_documented_schema() {
     );
     assert_eq!(nas["deploy"][0]["name"], "files");
     assert_eq!(nas["deploy"][0]["current"], true);
+    // It failed just now: it backs off, and says until when.
     assert_eq!(
         (new["installed"].as_bool(), new["due"].as_bool()),
-        (Some(false), Some(true))
+        (Some(false), Some(false))
     );
-    assert!(new.get("next_attempt").is_none());
+    assert_eq!(new["failures"], 1, "{new}");
+    assert!(new["next_attempt"].is_string(), "{new}");
     assert!(
         new["last_error"].as_str().unwrap().contains("127.0.0.1"),
         "{new}"

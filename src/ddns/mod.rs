@@ -243,14 +243,13 @@ impl Pass<'_, '_> {
                 // whatever the DNS says: skip the question.
                 let refresh =
                     interval && self.provider(conf, &mut provider, build)?.wants_refresh();
+                // The servers certificates check (`list propagation_server`,
+                // the provider's own or the global one) are the ones to ask.
+                let servers = self.config.propagation(&conf.provider)?.servers;
                 let answers = if refresh {
                     None
                 } else {
-                    match self
-                        .memo
-                        .world
-                        .published(&conf.domain, &self.config.global.propagation_servers)
-                    {
+                    match self.memo.world.published(&conf.domain, &servers) {
                         Ok(a) => Some(a),
                         Err(e) => {
                             log::info!(

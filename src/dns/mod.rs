@@ -1,5 +1,7 @@
-//! DNS: wire format and TSIG (pure), and the UDP/TCP transport (edge).
+//! DNS: wire format and TSIG (pure), the UDP/TCP transport (edge), and DNS
+//! over HTTPS through the `Http` seam.
 
+pub mod doh;
 pub mod net;
 pub mod tsig;
 pub mod wire;

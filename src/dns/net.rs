@@ -120,6 +120,21 @@ pub fn exchange_tcp(server: SocketAddr, msg: &[u8], timeout: Duration) -> Result
     Ok(answer)
 }
 
+/// `exchange`, or over TCP alone when `tcp` is set: for a server behind a
+/// firewall that drops DNS over UDP.
+pub fn exchange_via(
+    server: SocketAddr,
+    msg: &[u8],
+    timeout: Duration,
+    tcp: bool,
+) -> Result<Vec<u8>> {
+    if tcp {
+        exchange_tcp(server, msg, timeout)
+    } else {
+        exchange(server, msg, timeout)
+    }
+}
+
 /// Ask `server` one question and decode the answer. `recursion` sets RD.
 pub fn query(
     server: SocketAddr,
@@ -128,8 +143,32 @@ pub fn query(
     recursion: bool,
     timeout: Duration,
 ) -> Result<Message> {
+    query_via(server, name, qtype, recursion, timeout, false)
+}
+
+/// `query`, over TCP alone when `tcp` is set.
+pub fn query_via(
+    server: SocketAddr,
+    name: &Name,
+    qtype: u16,
+    recursion: bool,
+    timeout: Duration,
+    tcp: bool,
+) -> Result<Message> {
     let q = wire::query(random_id()?, name, qtype, recursion).encode()?;
-    Message::decode(&exchange(server, &q, timeout)?)
+    Message::decode(&exchange_via(server, &q, timeout, tcp)?)
+}
+
+/// Whether this host has a route to `addr`. Connecting a UDP socket sends
+/// nothing, but the kernel looks the route up: an IPv4-only router learns at
+/// once that an IPv6 name server is out of reach, instead of after a timeout.
+pub fn routable(addr: SocketAddr) -> bool {
+    let local: SocketAddr = if addr.is_ipv4() {
+        ([0u8; 4], 0).into()
+    } else {
+        ([0u16; 8], 0).into()
+    };
+    UdpSocket::bind(local).is_ok_and(|s| s.connect(addr).is_ok())
 }
 
 /// Split `host`, `host:port`, `[v6]:port` or a bare IPv6 address into host
@@ -327,6 +366,34 @@ mod tests {
             Message::decode(&answer).unwrap().txt_values(&name),
             ["v".repeat(1000)]
         );
+    }
+
+    #[test]
+    fn loopback_is_routable() {
+        assert!(routable("127.0.0.1:53".parse().unwrap()));
+    }
+
+    #[test]
+    fn tcp_only_when_asked() {
+        // Nothing listens on TCP at a port only a UDP socket holds: over
+        // TCP the exchange fails at once, while UDP gets the answer.
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = udp.local_addr().unwrap();
+        let name = Name::parse("t.test").unwrap();
+        let bytes = wire::query(7, &name, wire::rtype::TXT, false)
+            .encode()
+            .unwrap();
+        let e = exchange_via(addr, &bytes, Duration::from_secs(2), true).unwrap_err();
+        assert!(e.to_string().contains("over TCP"), "{e}");
+        let t = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            let (n, peer) = udp.recv_from(&mut buf).unwrap();
+            let mut a = Message::decode(&buf[..n]).unwrap();
+            a.flags |= wire::flag::QR;
+            udp.send_to(&a.encode().unwrap(), peer).unwrap();
+        });
+        exchange_via(addr, &bytes, Duration::from_secs(2), false).unwrap();
+        t.join().unwrap();
     }
 
     #[test]

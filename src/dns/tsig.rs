@@ -332,7 +332,7 @@ mod tests {
 
     /// A recorded signature. Its MAC was checked independently with Python's
     /// `hmac` over the RFC 8945 §4.3.3 input, and the same code is accepted by
-    /// Knot in `tests/dns_knot.rs`.
+    /// Knot and BIND in `tests/dns.rs`.
     #[test]
     fn signs_a_fixed_vector() {
         let signed = sign(&key(), &update(), 1_700_000_000).unwrap();

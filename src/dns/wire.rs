@@ -763,8 +763,9 @@ impl Update {
         self
     }
 
-    /// Delete a whole RRset (RFC 2136 §2.5.2: class ANY, TTL 0, no data).
-    /// Followed by `add`s in the same message, it replaces the set at once.
+    /// Delete a whole RRset (RFC 2136 §2.5.2: class ANY, TTL 0, no rdata):
+    /// with the `add`s that follow in the same message, this replaces the
+    /// set in one atomic update.
     pub fn delete_rrset(mut self, name: &Name, rtype: u16) -> Self {
         self.msg.authority.push(Record {
             name: name.clone(),
@@ -842,24 +843,22 @@ mod tests {
     }
 
     #[test]
-    fn an_rrset_is_replaced_by_deleting_it_then_adding() {
+    fn replacing_an_rrset_deletes_it_then_adds() {
         let at = name("home.wancert.test");
-        let m = Update::new(7, &name("wancert.test"))
-            .delete_rrset(&at, rtype::AAAA)
-            .add(
-                &at,
-                rtype::AAAA,
-                300,
-                RData::Aaaa("2001:db8::7".parse().unwrap()),
-            )
+        let m = Update::new(9, &name("wancert.test"))
+            .delete_rrset(&at, rtype::A)
+            .add(&at, rtype::A, 300, RData::A(Ipv4Addr::new(192, 0, 2, 7)))
             .build();
         let bytes = m.encode().unwrap();
-        // RFC 2136 §2.5.2: the owner, TYPE AAAA (28), CLASS ANY (255), TTL 0,
-        // RDLENGTH 0.
+        // The deletion as RFC 2136 §2.5.2 spells it: the owner, TYPE A,
+        // CLASS ANY (255), TTL 0, RDLENGTH 0.
         let mut del = at.wire().to_vec();
-        del.extend_from_slice(&[0, 28, 0, 255, 0, 0, 0, 0, 0, 0]);
-        assert!(bytes.windows(del.len()).any(|w| w == del));
-        assert_eq!(Message::decode(&bytes).unwrap(), m);
+        del.extend_from_slice(&[0, 1, 0, 255, 0, 0, 0, 0, 0, 0]);
+        assert!(bytes.windows(del.len()).any(|w| w == del), "{bytes:?}");
+        let back = Message::decode(&bytes).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.authority[0].data, RData::Empty);
+        assert_eq!(back.authority[1].class, class::IN);
     }
 
     #[test]

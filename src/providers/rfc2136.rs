@@ -1,12 +1,13 @@
 //! RFC 2136 dynamic UPDATE signed with TSIG (RFC 8945), over UDP with TCP
-//! fallback.
+//! fallback, or over TCP alone.
 //!
 //! Options: `server` (host or IP, may carry `:port`), `port` (53),
 //! `tsig_name`, `tsig_algorithm` (`hmac-sha256` or `hmac-sha512`),
-//! `tsig_secret` (base64), and `zone` (found from the SOA when absent).
+//! `tsig_secret` (base64), `zone` (found from the SOA when absent), and
+//! `tcp` (`1`: TCP only, for a server behind a firewall that drops UDP).
 //!
-//! TXT values are added and removed one at a time; for DDNS, `set_address`
-//! replaces a name's A or AAAA set in one UPDATE.
+//! TXT values are added and removed one by one; for DDNS, `set_address`
+//! replaces the A or AAAA set in one UPDATE.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -70,6 +71,7 @@ fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvid
     Ok(Box::new(Rfc2136 {
         server,
         port,
+        tcp: section.flag("tcp", false)?,
         key,
         zone,
         found: None,
@@ -82,6 +84,8 @@ struct Rfc2136<'a> {
     /// router may have no DNS yet when the config is read).
     server: String,
     port: u16,
+    /// Option `tcp`: every exchange over TCP.
+    tcp: bool,
     key: Key,
     /// From option `zone`.
     zone: Option<Name>,
@@ -116,7 +120,8 @@ impl Rfc2136<'_> {
             return Ok(z.clone());
         }
         // Not recursive: the zone that matters is the one `server` holds.
-        let zone = dns::find_zone(name, |n| net::query(addr, n, rtype::SOA, false, TIMEOUT)).map_err(|e| {
+        let tcp = self.tcp;
+        let zone = dns::find_zone(name, |n| net::query_via(addr, n, rtype::SOA, false, TIMEOUT, tcp)).map_err(|e| {
             Error::Dns(format!(
                 "cannot find the zone of {name} at {}: {}; set option zone, or point server at the zone's primary",
                 self.server,
@@ -127,20 +132,20 @@ impl Rfc2136<'_> {
         Ok(zone)
     }
 
-    /// One signed UPDATE of `fqdn`'s zone, its changes made by `changes`;
-    /// `what` says what it did, for the log.
+    /// Send one signed UPDATE for `fqdn`'s zone, its updates written by
+    /// `updates`, and judge the answer. `what` says what it did, for the log.
     fn update(
         &mut self,
         fqdn: &str,
         what: &str,
-        changes: impl FnOnce(Update, &Name) -> Update,
+        updates: impl FnOnce(Update, &Name) -> Update,
     ) -> Result<()> {
         let name = Name::parse(fqdn)?;
         let addr = self.address()?;
         let zone = self.zone_for(&name, addr)?;
-        let msg = changes(Update::new(net::random_id()?, &zone), &name).build();
+        let msg = updates(Update::new(net::random_id()?, &zone), &name).build();
         let signed = tsig::sign(&self.key, &msg.encode()?, self.clock.now().as_secs())?;
-        let raw = net::exchange(addr, &signed.bytes, TIMEOUT)?;
+        let raw = net::exchange_via(addr, &signed.bytes, TIMEOUT, self.tcp)?;
         let reply = Message::decode(&raw)?;
         let verified = tsig::verify(
             &self.key,
@@ -181,30 +186,42 @@ impl DnsProvider for Rfc2136<'_> {
         addrs: &[IpAddr],
         ttl: u32,
     ) -> Result<()> {
-        let rtype = match family {
-            Family::V4 => rtype::A,
-            Family::V6 => rtype::AAAA,
-        };
-        let mut data = Vec::with_capacity(addrs.len());
-        for a in addrs {
-            data.push(match (family, a) {
-                (Family::V4, IpAddr::V4(ip)) => RData::A(*ip),
-                (Family::V6, IpAddr::V6(ip)) => RData::Aaaa(*ip),
-                _ => {
-                    return Err(Error::Dns(format!(
-                        "{a} is not an {family:?} address (setting {fqdn})"
-                    )));
-                }
-            });
-        }
-        // The deletion and the additions travel in one UPDATE, which the
-        // server applies whole: no resolver sees the name without an address.
-        self.update(fqdn, "replaced the address set", |u, name| {
+        let (rtype, data) = address_records(family, addrs).map_err(|a| {
+            let (want, rr) = match family {
+                Family::V4 => ("IPv4", "A"),
+                Family::V6 => ("IPv6", "AAAA"),
+            };
+            Error::Dns(format!(
+                "{a} is not an {want} address: cannot set the {rr} records at {fqdn}"
+            ))
+        })?;
+        let what = format!("set {} address(es)", data.len());
+        // Delete and add in one message: the server applies an UPDATE as a
+        // whole, so no resolver ever sees the name without an address.
+        self.update(fqdn, &what, |u, name| {
             data.into_iter().fold(u.delete_rrset(name, rtype), |u, d| {
                 u.add(name, rtype, ttl, d)
             })
         })
     }
+}
+
+/// The record type and data for `addrs`, or the first address that is not
+/// of `family`.
+fn address_records(family: Family, addrs: &[IpAddr]) -> Result<(u16, Vec<RData>), IpAddr> {
+    let data = addrs
+        .iter()
+        .map(|a| match (family, a) {
+            (Family::V4, IpAddr::V4(ip)) => Ok(RData::A(*ip)),
+            (Family::V6, IpAddr::V6(ip)) => Ok(RData::Aaaa(*ip)),
+            _ => Err(*a),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let rtype = match family {
+        Family::V4 => rtype::A,
+        Family::V6 => rtype::AAAA,
+    };
+    Ok((rtype, data))
 }
 
 /// What an update was about, for messages.
@@ -354,6 +371,31 @@ mod tests {
             clock: &clock,
         };
         assert!(build(&section(&GOOD), &env).is_ok());
+    }
+
+    #[test]
+    fn address_records_keep_to_one_family() {
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(
+            address_records(Family::V4, &[v4]),
+            Ok((rtype::A, vec![RData::A("192.0.2.1".parse().unwrap())]))
+        );
+        assert_eq!(
+            address_records(Family::V6, &[v6]),
+            Ok((
+                rtype::AAAA,
+                vec![RData::Aaaa("2001:db8::1".parse().unwrap())]
+            ))
+        );
+        assert_eq!(address_records(Family::V6, &[]), Ok((rtype::AAAA, vec![])));
+        assert_eq!(address_records(Family::V4, &[v4, v6]), Err(v6));
+    }
+
+    #[test]
+    fn option_tcp_is_a_boolean() {
+        let e = build_err(&[GOOD[0], GOOD[1], GOOD[2], ("tcp", "tcp")]);
+        assert!(e.contains("option tcp 'tcp' is not a boolean"), "{e}");
     }
 
     fn judged(code: u16, verified: Result<(), Failure>) -> Result<(), String> {

@@ -200,4 +200,5 @@ pub fn text(out: &Output) -> String {
 }
 
 pub mod cloud;
+pub mod dns;
 pub mod httpd;

@@ -6,33 +6,30 @@
 #   bash tests/lab/knot.sh stop DIR   stop it
 #
 # DIR/knot.env holds KNOT_PORT, KNOT_PID, DNS_ZONE, TSIG_NAME,
-# TSIG_ALGORITHM and TSIG_SECRET as shell KEY=value lines, and for the
+# TSIG_ALGORITHM and TSIG_SECRET (an hmac-sha256 key), TSIG512_NAME and
+# TSIG512_SECRET (an hmac-sha512 key) as shell KEY=value lines, and for the
 # second zone (a throw-away zone that CNAME delegation points into, with
 # its own key that may update only it) DELEGATE_ZONE, DELEGATE_TSIG_NAME and
 # DELEGATE_TSIG_SECRET. In the first zone, _acme-challenge.deleg is a CNAME
-# to deleg.DELEGATE_ZONE.
+# to deleg.DELEGATE_ZONE. Any loopback address may transfer the first zone
+# (for a secondary, see bind.sh); Knot sends no NOTIFY.
 #
 # Needs knotd and kdig (Debian: apt-get install knot knot-dnsutils).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 die() { echo "knot.sh: $*" >&2; exit 1; }
 
 if [ "${1:-}" = stop ]; then
     dir=${2:?usage: knot.sh stop DIR}
-    [ -f "$dir/knot.env" ] || exit 0
-    pid=$(sed -n 's/^KNOT_PID=//p' "$dir/knot.env")
-    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-        # Wait for it to go, so DIR can be removed right after.
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
+    stop_pid "$dir/knot.env" KNOT_PID
     exit 0
 fi
 
 dir=${1:?usage: knot.sh DIR | knot.sh stop DIR}
 KNOTD=${KNOTD:-$(command -v knotd || echo /usr/sbin/knotd)}
-[ -x "$KNOTD" ] || die "knotd not found: install it (apt-get install knot) or set KNOTD"
-command -v kdig >/dev/null || die "kdig not found: install it (apt-get install knot-dnsutils)"
+[ -x "$KNOTD" ] || die "knotd not found: run tests/setup.sh (apt-get install knot) or set KNOTD"
+command -v kdig >/dev/null || die "kdig not found: run tests/setup.sh (apt-get install knot-dnsutils)"
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -40,10 +37,12 @@ mkdir -p "$dir/zones" "$dir/db"
 
 zone=wancert.test
 key_name=wancert-key.
-secret=$(head -c 32 /dev/urandom | base64)
+secret=$(tsig_secret 32)
+key512_name=wancert-key512.
+secret512=$(tsig_secret 64)
 dzone=wancert-delegate.test
 dkey_name=delegate-key.
-dsecret=$(head -c 32 /dev/urandom | base64)
+dsecret=$(tsig_secret 32)
 
 cat > "$dir/zones/$zone.zone" <<ZONE
 \$ORIGIN $zone.
@@ -59,23 +58,6 @@ cat > "$dir/zones/$dzone.zone" <<ZONE
 @    SOA  ns1.$zone. hostmaster.$zone. 1 3600 600 86400 60
 @    NS   ns1.$zone.
 ZONE
-
-# A port free for both UDP and TCP right now. Another process may take it
-# before knotd binds it, hence the retries below.
-free_port() {
-    python3 -c '
-import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        u.close(); t.close()
-'
-}
 
 write_conf() {
     cat > "$dir/knot.conf" <<CONF
@@ -101,14 +83,20 @@ key:
   - id: $key_name
     algorithm: hmac-sha256
     secret: $secret
+  - id: $key512_name
+    algorithm: hmac-sha512
+    secret: $secret512
   - id: $dkey_name
     algorithm: hmac-sha256
     secret: $dsecret
 
 acl:
   - id: update
-    key: $key_name
+    key: [$key_name, $key512_name]
     action: update
+  - id: transfer
+    address: 127.0.0.0/8
+    action: transfer
   - id: delegate-update
     key: $dkey_name
     action: update
@@ -123,7 +111,7 @@ template:
 
 zone:
   - domain: $zone
-    acl: update
+    acl: [update, transfer]
   - domain: $dzone
     acl: delegate-update
 CONF
@@ -145,6 +133,8 @@ DNS_ZONE=$zone
 TSIG_NAME=$key_name
 TSIG_ALGORITHM=hmac-sha256
 TSIG_SECRET=$secret
+TSIG512_NAME=$key512_name
+TSIG512_SECRET=$secret512
 DELEGATE_ZONE=$dzone
 DELEGATE_TSIG_NAME=$dkey_name
 DELEGATE_TSIG_SECRET=$dsecret

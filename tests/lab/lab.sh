@@ -83,6 +83,9 @@ config wancert 'global'
 	list propagation_server '127.0.0.1:$KNOT_PORT'
 	option propagation_timeout '20'
 	option propagation_interval '1'
+	# no DoH resolver on the Internet: should port 53 "fail", fall back to a
+	# closed local port
+	list doh_server 'http://127.0.0.1:9/dns-query'
 
 config provider 'lab'
 	option type 'rfc2136'
