@@ -1,29 +1,79 @@
 //! The process seam: run an argv without a shell, so no config value is ever
 //! interpreted by one.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
 /// Run `argv` and wait. A non-zero exit is an error that quotes the last line
 /// of the program's output.
 pub fn run(argv: &[String]) -> Result<()> {
+    run_for(argv, None)
+}
+
+/// `run`, but a program still running after `timeout` is killed and that is
+/// an error.
+pub fn run_for(argv: &[String], timeout: Option<Duration>) -> Result<()> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::other("empty command"));
     };
-    let out = Command::new(program)
+    let mut child = Command::new(program)
         .args(args)
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
-    if out.status.success() {
+    // Drained on threads, so that a chatty program never blocks on a full
+    // pipe while we wait for it.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut out);
+            }
+            out
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = match timeout {
+        None => child.wait(),
+        Some(limit) => {
+            let start = Instant::now();
+            loop {
+                match child.try_wait() {
+                    Ok(Some(s)) => break Ok(s),
+                    Ok(None) if start.elapsed() < limit => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    Ok(None) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        // The pipes may stay open in a grandchild: do not
+                        // wait for the readers.
+                        return Err(Error::Timeout(format!(
+                            "{} still running after {}s: killed; make it finish sooner or raise option timeout",
+                            argv.join(" "),
+                            limit.as_secs()
+                        )));
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
+        }
+    }
+    .map_err(|e| Error::other(format!("cannot wait for {program}: {e}")))?;
+    if status.success() {
         return Ok(());
     }
-    let text = String::from_utf8_lossy(if out.stderr.is_empty() {
-        &out.stdout
-    } else {
-        &out.stderr
-    })
-    .into_owned();
+    let (out, err) = (
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default(),
+    );
+    let text = String::from_utf8_lossy(if err.is_empty() { &out } else { &err }).into_owned();
     let last = text
         .lines()
         .rev()
@@ -31,9 +81,8 @@ pub fn run(argv: &[String]) -> Result<()> {
         .unwrap_or("")
         .trim();
     Err(Error::other(format!(
-        "{} failed ({}): {last}",
+        "{} failed ({status}): {last}",
         argv.join(" "),
-        out.status
     )))
 }
 
@@ -61,5 +110,22 @@ mod tests {
         assert!(err.to_string().contains("boom"), "{err}");
         assert!(run(&["/nonexistent/wancert-test".into()]).is_err());
         assert!(exists("sh") && !exists("/nonexistent/x"));
+    }
+
+    #[test]
+    fn a_program_past_its_timeout_is_killed() {
+        let argv: Vec<String> = ["sh", "-c", "sleep 5"].map(String::from).to_vec();
+        let start = Instant::now();
+        let err = run_for(&argv, Some(Duration::from_millis(200))).unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "not killed in time"
+        );
+        assert!(err.to_string().contains("still running"), "{err}");
+        let quick: Vec<String> = ["sh", "-c", "echo out; echo last >&2; exit 1"]
+            .map(String::from)
+            .to_vec();
+        let err = run_for(&quick, Some(Duration::from_secs(5))).unwrap_err();
+        assert!(err.to_string().ends_with(": last"), "{err}");
     }
 }
