@@ -9,6 +9,19 @@ use crate::config::PluginSection;
 use crate::http::Http;
 use crate::{Error, Result};
 
+pub mod acmedns;
+pub mod api;
+pub mod cloudflare;
+pub mod desec;
+pub mod digitalocean;
+pub mod duckdns;
+pub mod dynv6;
+pub mod exec;
+pub mod gandi;
+pub mod godaddy;
+pub mod hetzner;
+pub mod porkbun;
+pub mod powerdns;
 pub mod rest;
 pub mod rfc2136;
 
@@ -60,7 +73,21 @@ pub struct ProviderType {
 }
 
 /// Every provider type built in.
-pub const TYPES: &[ProviderType] = &[rfc2136::TYPE];
+pub const TYPES: &[ProviderType] = &[
+    rfc2136::TYPE,
+    cloudflare::TYPE,
+    powerdns::TYPE,
+    desec::TYPE,
+    duckdns::TYPE,
+    dynv6::TYPE,
+    godaddy::TYPE,
+    porkbun::TYPE,
+    digitalocean::TYPE,
+    hetzner::TYPE,
+    gandi::TYPE,
+    acmedns::TYPE,
+    exec::TYPE,
+];
 
 /// Build the provider a `config provider` section describes.
 pub fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {

@@ -141,3 +141,4 @@ pub fn text(out: &Output) -> String {
 }
 
 pub mod httpd;
+pub mod provider;

@@ -1,0 +1,102 @@
+//! Cloudflare (API v4). Options: `api_token` (or `api_token_file`), a token
+//! with Zone:Read and DNS:Edit; `endpoint` for tests. Zones are listed
+//! (50 a page) and the longest match is taken; one DNS record per value.
+
+use serde_json::json;
+
+use super::api::{self, Api, Provider, Rec, Records, Zone};
+use super::{DnsProvider, Env, ProviderType};
+use crate::Result;
+use crate::config::PluginSection;
+
+pub const TYPE: ProviderType = ProviderType {
+    name: "cloudflare",
+    about: "Cloudflare DNS (API token)",
+    build,
+};
+
+/// Cloudflare's shortest TTL other than "automatic".
+const TTL: u32 = 60;
+const PER_PAGE: usize = 50;
+
+fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
+    let token = section.secret("api_token")?;
+    let auth = vec![("authorization", format!("Bearer {token}"))];
+    Ok(Provider::boxed(
+        Cloudflare(Api::new(
+            section,
+            env,
+            TYPE.name,
+            "https://api.cloudflare.com/client/v4",
+            "api_token (Zone:Read, DNS:Edit)",
+            auth,
+        )),
+        TTL,
+    ))
+}
+
+struct Cloudflare<'a>(Api<'a>);
+
+impl Records for Cloudflare<'_> {
+    fn api(&self) -> &Api<'_> {
+        &self.0
+    }
+
+    fn zones(&self, _: &str) -> Result<Vec<Zone>> {
+        let all = self.0.pages(
+            PER_PAGE,
+            |n, _| format!("/zones?per_page={PER_PAGE}&page={n}"),
+            |mut v| v["result"].as_array_mut().map(std::mem::take),
+        )?;
+        Ok(all
+            .iter()
+            .map(|z| Zone {
+                name: api::text(&z["name"]),
+                id: api::text(&z["id"]),
+            })
+            .collect())
+    }
+
+    fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
+        let path = format!(
+            "/zones/{}/dns_records?type={rtype}&name={fqdn}&per_page=100",
+            zone.id
+        );
+        let v = self.0.call("GET", &path, None)?;
+        Ok(v["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| Rec {
+                id: api::text(&r["id"]),
+                value: api::text(&r["content"]).trim_matches('"').to_string(),
+            })
+            .collect())
+    }
+
+    fn change(
+        &self,
+        zone: &Zone,
+        fqdn: &str,
+        rtype: &str,
+        have: &[Rec],
+        want: &[String],
+        ttl: u32,
+    ) -> Result<()> {
+        let records = format!("/zones/{}/dns_records", zone.id);
+        let (gone, new) = api::diff(have, want);
+        for v in new {
+            let content = match rtype {
+                "TXT" => api::quote(v),
+                _ => v.clone(),
+            };
+            let body = json!({"type": rtype, "name": fqdn, "content": content, "ttl": ttl});
+            self.0.call("POST", &records, Some(&body))?;
+        }
+        for r in gone {
+            self.0
+                .get_opt("DELETE", &format!("{records}/{}", r.id), None)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,100 @@
+//! deSEC (desec.io). Options: `token` (or `token_file`); `endpoint` for
+//! tests. The zone is not listed but asked for: `GET /domains/?owns_qname=`
+//! answers the account's domain responsible for the name (the longest
+//! match, by deSEC's own rule). Values are written as whole RRsets, read
+//! first so that other values at the name stay.
+
+use serde_json::json;
+
+use super::api::{self, Api, Provider, Rec, Records, Zone};
+use super::{DnsProvider, Env, ProviderType, rest};
+use crate::Result;
+use crate::config::PluginSection;
+
+pub const TYPE: ProviderType = ProviderType {
+    name: "desec",
+    about: "deSEC (desec.io, dedyn.io)",
+    build,
+};
+
+/// deSEC's minimum TTL for most domains.
+const TTL: u32 = 3600;
+
+fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
+    let token = section.secret("token")?;
+    let api = Api::new(
+        section,
+        env,
+        TYPE.name,
+        "https://desec.io/api/v1",
+        "token",
+        vec![("authorization", format!("Token {token}"))],
+    );
+    Ok(Provider::boxed(Desec(api), TTL))
+}
+
+struct Desec<'a>(Api<'a>);
+
+/// The RRset's subname: `""` at the apex.
+fn subname<'n>(fqdn: &'n str, zone: &Zone) -> &'n str {
+    match rest::relative(fqdn, &zone.name) {
+        "@" => "",
+        s => s,
+    }
+}
+
+impl Records for Desec<'_> {
+    fn api(&self) -> &Api<'_> {
+        &self.0
+    }
+
+    fn zones(&self, fqdn: &str) -> Result<Vec<Zone>> {
+        let v = self
+            .0
+            .call("GET", &format!("/domains/?owns_qname={fqdn}"), None)?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| Zone {
+                name: api::text(&d["name"]),
+                id: api::text(&d["name"]),
+            })
+            .collect())
+    }
+
+    fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
+        // `@` stands for the apex in the RRset's URL.
+        let path = format!(
+            "/domains/{}/rrsets/{}/{rtype}/",
+            zone.id,
+            rest::relative(fqdn, &zone.name)
+        );
+        let v = self.0.get_opt("GET", &path, None)?.unwrap_or_default();
+        Ok(api::values(&v["records"]))
+    }
+
+    fn change(
+        &self,
+        zone: &Zone,
+        fqdn: &str,
+        rtype: &str,
+        _: &[Rec],
+        want: &[String],
+        ttl: u32,
+    ) -> Result<()> {
+        let records: Vec<String> = match rtype {
+            "TXT" => want.iter().map(|v| api::quote(v)).collect(),
+            _ => want.to_vec(),
+        };
+        // A bulk PATCH creates, replaces, or (with no records) deletes.
+        let body = json!([{
+            "subname": subname(fqdn, zone), "type": rtype, "ttl": ttl, "records": records,
+        }]);
+        self.0.call(
+            "PATCH",
+            &format!("/domains/{}/rrsets/", zone.id),
+            Some(&body),
+        )?;
+        Ok(())
+    }
+}

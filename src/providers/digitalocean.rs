@@ -1,0 +1,96 @@
+//! DigitalOcean (API v2). Options: `api_token` (or `api_token_file`), a
+//! token with the domain scopes; `endpoint` for tests. Domains are listed
+//! 200 a page, the longest match taken; one record per value.
+
+use serde_json::json;
+
+use super::api::{self, Api, Provider, Rec, Records, Zone};
+use super::{DnsProvider, Env, ProviderType, rest};
+use crate::Result;
+use crate::config::PluginSection;
+
+pub const TYPE: ProviderType = ProviderType {
+    name: "digitalocean",
+    about: "DigitalOcean DNS (API token)",
+    build,
+};
+
+const TTL: u32 = 60;
+const PER_PAGE: usize = 200;
+
+fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
+    let token = section.secret("api_token")?;
+    let api = Api::new(
+        section,
+        env,
+        TYPE.name,
+        "https://api.digitalocean.com/v2",
+        "api_token (domain read and write)",
+        vec![("authorization", format!("Bearer {token}"))],
+    );
+    Ok(Provider::boxed(DigitalOcean(api), TTL))
+}
+
+struct DigitalOcean<'a>(Api<'a>);
+
+impl Records for DigitalOcean<'_> {
+    fn api(&self) -> &Api<'_> {
+        &self.0
+    }
+
+    fn zones(&self, _: &str) -> Result<Vec<Zone>> {
+        let all = self.0.pages(
+            PER_PAGE,
+            |n, _| format!("/domains?per_page={PER_PAGE}&page={n}"),
+            |mut v| v["domains"].as_array_mut().map(std::mem::take),
+        )?;
+        Ok(all
+            .iter()
+            .map(|d| Zone {
+                name: api::text(&d["name"]),
+                id: api::text(&d["name"]),
+            })
+            .collect())
+    }
+
+    fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
+        // The name filter wants the full name.
+        let path = format!(
+            "/domains/{}/records?type={rtype}&name={fqdn}&per_page={PER_PAGE}",
+            zone.id
+        );
+        let v = self.0.call("GET", &path, None)?;
+        Ok(v["domain_records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| Rec {
+                id: api::text(&r["id"]),
+                value: api::text(&r["data"]).trim_matches('"').to_string(),
+            })
+            .collect())
+    }
+
+    fn change(
+        &self,
+        zone: &Zone,
+        fqdn: &str,
+        rtype: &str,
+        have: &[Rec],
+        want: &[String],
+        ttl: u32,
+    ) -> Result<()> {
+        let records = format!("/domains/{}/records", zone.id);
+        let (gone, new) = api::diff(have, want);
+        for v in new {
+            let name = rest::relative(fqdn, &zone.name);
+            let body = json!({"type": rtype, "name": name, "data": v, "ttl": ttl});
+            self.0.call("POST", &records, Some(&body))?;
+        }
+        for r in gone {
+            self.0
+                .get_opt("DELETE", &format!("{records}/{}", r.id), None)?;
+        }
+        Ok(())
+    }
+}

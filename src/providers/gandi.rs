@@ -1,0 +1,94 @@
+//! Gandi LiveDNS (API v5). Options: `api_token` (or `api_token_file`), a
+//! personal access token with "Manage domain technical configurations";
+//! `endpoint` for tests. Domains are listed 100 a page, the longest match
+//! taken; values are written as whole RRsets, read first so that other
+//! values at the name stay.
+
+use serde_json::json;
+
+use super::api::{self, Api, Provider, Rec, Records, Zone};
+use super::{DnsProvider, Env, ProviderType, rest};
+use crate::Result;
+use crate::config::PluginSection;
+
+pub const TYPE: ProviderType = ProviderType {
+    name: "gandi",
+    about: "Gandi LiveDNS (personal access token)",
+    build,
+};
+
+/// LiveDNS's minimum TTL.
+const TTL: u32 = 300;
+const PER_PAGE: usize = 100;
+
+fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
+    let token = section.secret("api_token")?;
+    let api = Api::new(
+        section,
+        env,
+        TYPE.name,
+        "https://api.gandi.net/v5/livedns",
+        "api_token (domain technical configuration)",
+        vec![("authorization", format!("Bearer {token}"))],
+    );
+    Ok(Provider::boxed(Gandi(api), TTL))
+}
+
+struct Gandi<'a>(Api<'a>);
+
+fn rrset(zone: &Zone, fqdn: &str, rtype: &str) -> String {
+    format!(
+        "/domains/{}/records/{}/{rtype}",
+        zone.id,
+        rest::relative(fqdn, &zone.name)
+    )
+}
+
+impl Records for Gandi<'_> {
+    fn api(&self) -> &Api<'_> {
+        &self.0
+    }
+
+    fn zones(&self, _: &str) -> Result<Vec<Zone>> {
+        let all = self.0.pages(
+            PER_PAGE,
+            |n, _| format!("/domains?per_page={PER_PAGE}&page={n}"),
+            |v| v.as_array().cloned(),
+        )?;
+        Ok(all
+            .iter()
+            .map(|d| Zone {
+                name: api::text(&d["fqdn"]),
+                id: api::text(&d["fqdn"]),
+            })
+            .collect())
+    }
+
+    fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
+        let v = self.0.get_opt("GET", &rrset(zone, fqdn, rtype), None)?;
+        Ok(api::values(&v.unwrap_or_default()["rrset_values"]))
+    }
+
+    fn change(
+        &self,
+        zone: &Zone,
+        fqdn: &str,
+        rtype: &str,
+        _: &[Rec],
+        want: &[String],
+        ttl: u32,
+    ) -> Result<()> {
+        let path = rrset(zone, fqdn, rtype);
+        if want.is_empty() {
+            self.0.get_opt("DELETE", &path, None)?;
+            return Ok(());
+        }
+        let values: Vec<String> = match rtype {
+            "TXT" => want.iter().map(|v| api::quote(v)).collect(),
+            _ => want.to_vec(),
+        };
+        let body = json!({"rrset_values": values, "rrset_ttl": ttl});
+        self.0.call("PUT", &path, Some(&body))?;
+        Ok(())
+    }
+}

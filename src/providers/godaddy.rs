@@ -1,0 +1,105 @@
+//! GoDaddy (Domains API v1). Options: `api_key` and `api_secret` (or their
+//! `_file` forms); `endpoint` for tests (the OTE sandbox is
+//! `https://api.ote-godaddy.com`). Active domains are listed 500 at a time
+//! (marker paging), the longest match taken; a name's values of one type are
+//! replaced together (`PUT`), read first so that other values stay.
+
+use serde_json::json;
+
+use super::api::{self, Api, Provider, Rec, Records, Zone};
+use super::{DnsProvider, Env, ProviderType, rest};
+use crate::Result;
+use crate::config::PluginSection;
+
+pub const TYPE: ProviderType = ProviderType {
+    name: "godaddy",
+    about: "GoDaddy DNS (API key and secret)",
+    build,
+};
+
+/// GoDaddy's minimum TTL.
+const TTL: u32 = 600;
+const LIMIT: usize = 500;
+
+fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
+    let key = section.secret("api_key")?;
+    let secret = section.secret("api_secret")?;
+    let mut api = Api::new(
+        section,
+        env,
+        TYPE.name,
+        "https://api.godaddy.com",
+        "api_key and api_secret",
+        vec![("authorization", format!("sso-key {key}:{secret}"))],
+    );
+    api.base.push_str("/v1");
+    Ok(Provider::boxed(GoDaddy(api), TTL))
+}
+
+struct GoDaddy<'a>(Api<'a>);
+
+fn records(zone: &Zone, fqdn: &str, rtype: &str) -> String {
+    format!(
+        "/domains/{}/records/{rtype}/{}",
+        zone.id,
+        rest::relative(fqdn, &zone.name)
+    )
+}
+
+impl Records for GoDaddy<'_> {
+    fn api(&self) -> &Api<'_> {
+        &self.0
+    }
+
+    fn zones(&self, _: &str) -> Result<Vec<Zone>> {
+        let all = self.0.pages(
+            LIMIT,
+            |_, last| {
+                let marker = last.map(|d| api::text(&d["domain"])).unwrap_or_default();
+                format!("/domains?statuses=ACTIVE&limit={LIMIT}&marker={marker}")
+            },
+            |v| v.as_array().cloned(),
+        )?;
+        Ok(all
+            .iter()
+            .map(|d| Zone {
+                name: api::text(&d["domain"]),
+                id: api::text(&d["domain"]),
+            })
+            .collect())
+    }
+
+    fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
+        let v = self.0.get_opt("GET", &records(zone, fqdn, rtype), None)?;
+        let data: Vec<_> = v
+            .unwrap_or_default()
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["data"].clone())
+            .collect();
+        Ok(api::values(&json!(data)))
+    }
+
+    fn change(
+        &self,
+        zone: &Zone,
+        fqdn: &str,
+        rtype: &str,
+        _: &[Rec],
+        want: &[String],
+        ttl: u32,
+    ) -> Result<()> {
+        let path = records(zone, fqdn, rtype);
+        if want.is_empty() {
+            self.0.get_opt("DELETE", &path, None)?;
+            return Ok(());
+        }
+        let body: Vec<_> = want
+            .iter()
+            .map(|v| json!({"data": v, "ttl": ttl}))
+            .collect();
+        self.0.call("PUT", &path, Some(&json!(body)))?;
+        Ok(())
+    }
+}

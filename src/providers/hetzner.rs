@@ -1,0 +1,115 @@
+//! Hetzner DNS, through the Hetzner Cloud API (`api.hetzner.cloud/v1`,
+//! where Hetzner moved DNS from the old DNS Console API). Options:
+//! `api_token` (or `api_token_file`), a project token with read and write;
+//! `endpoint` for tests. Zones are listed 50 a page, the longest match
+//! taken; values are RRsets, read first so that other values stay.
+
+use serde_json::{Value, json};
+
+use super::api::{self, Api, Provider, Rec, Records, Zone};
+use super::{DnsProvider, Env, ProviderType, rest};
+use crate::Result;
+use crate::config::PluginSection;
+
+pub const TYPE: ProviderType = ProviderType {
+    name: "hetzner",
+    about: "Hetzner DNS (Cloud API token)",
+    build,
+};
+
+const TTL: u32 = 60;
+const PER_PAGE: usize = 50;
+
+fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
+    let token = section.secret("api_token")?;
+    let api = Api::new(
+        section,
+        env,
+        TYPE.name,
+        "https://api.hetzner.cloud/v1",
+        "api_token (a Cloud project token, read & write)",
+        vec![("authorization", format!("Bearer {token}"))],
+    );
+    Ok(Provider::boxed(Hetzner(api), TTL))
+}
+
+struct Hetzner<'a>(Api<'a>);
+
+fn rrset(zone: &Zone, fqdn: &str, rtype: &str) -> String {
+    format!(
+        "/zones/{}/rrsets/{}/{rtype}",
+        zone.id,
+        rest::relative(fqdn, &zone.name)
+    )
+}
+
+/// `[{"value": ...}]`, TXT values quoted as the API wants them.
+fn records(rtype: &str, want: &[String]) -> Value {
+    let list: Vec<_> = want
+        .iter()
+        .map(|v| match rtype {
+            "TXT" => json!({"value": api::quote(v)}),
+            _ => json!({"value": v}),
+        })
+        .collect();
+    json!(list)
+}
+
+impl Records for Hetzner<'_> {
+    fn api(&self) -> &Api<'_> {
+        &self.0
+    }
+
+    fn zones(&self, _: &str) -> Result<Vec<Zone>> {
+        let all = self.0.pages(
+            PER_PAGE,
+            |n, _| format!("/zones?per_page={PER_PAGE}&page={n}"),
+            |mut v| v["zones"].as_array_mut().map(std::mem::take),
+        )?;
+        Ok(all
+            .iter()
+            .map(|z| Zone {
+                name: api::text(&z["name"]),
+                id: api::text(&z["id"]),
+            })
+            .collect())
+    }
+
+    fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
+        let v = self.0.get_opt("GET", &rrset(zone, fqdn, rtype), None)?;
+        let values: Vec<_> = v.unwrap_or_default()["rrset"]["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["value"].clone())
+            .collect();
+        Ok(api::values(&json!(values)))
+    }
+
+    fn change(
+        &self,
+        zone: &Zone,
+        fqdn: &str,
+        rtype: &str,
+        have: &[Rec],
+        want: &[String],
+        ttl: u32,
+    ) -> Result<()> {
+        let path = rrset(zone, fqdn, rtype);
+        let body = match (have.is_empty(), want.is_empty()) {
+            (_, true) => return self.0.get_opt("DELETE", &path, None).map(drop),
+            (true, false) => {
+                let body = json!({
+                    "name": rest::relative(fqdn, &zone.name), "type": rtype,
+                    "ttl": ttl, "records": records(rtype, want),
+                });
+                let create = format!("/zones/{}/rrsets", zone.id);
+                return self.0.call("POST", &create, Some(&body)).map(drop);
+            }
+            (false, false) => json!({"records": records(rtype, want)}),
+        };
+        self.0
+            .call("POST", &format!("{path}/actions/set_records"), Some(&body))
+            .map(drop)
+    }
+}

@@ -1,0 +1,128 @@
+//! Porkbun (API v3). Options: `api_key` and `secret_api_key` (or their
+//! `_file` forms), with "API Access" turned on for the domain; `endpoint`
+//! for tests. Every call is a POST whose JSON body carries the keys. Domains
+//! are listed 1000 at a time (`start` offset), the longest match taken; one
+//! record per value.
+
+use serde_json::{Value, json};
+
+use super::api::{self, Api, Provider, Rec, Records, Zone};
+use super::{DnsProvider, Env, ProviderType, rest};
+use crate::Result;
+use crate::config::PluginSection;
+
+pub const TYPE: ProviderType = ProviderType {
+    name: "porkbun",
+    about: "Porkbun DNS (API key and secret)",
+    build,
+};
+
+/// Porkbun's minimum TTL.
+const TTL: u32 = 600;
+const PAGE: usize = 1000;
+
+fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
+    let keys = json!({
+        "apikey": section.secret("api_key")?,
+        "secretapikey": section.secret("secret_api_key")?,
+    });
+    let api = Api::new(
+        section,
+        env,
+        TYPE.name,
+        "https://api.porkbun.com/api/json/v3",
+        "api_key and secret_api_key (and API Access for the domain)",
+        vec![],
+    );
+    Ok(Provider::boxed(Porkbun { api, keys }, TTL))
+}
+
+struct Porkbun<'a> {
+    api: Api<'a>,
+    keys: Value,
+}
+
+impl Porkbun<'_> {
+    /// POST `fields` plus the keys. Porkbun answers errors with HTTP 400 and
+    /// `{"status":"ERROR","message":...}`; one about the key is a
+    /// credentials error.
+    fn post(&self, path: &str, mut fields: Value) -> Result<Value> {
+        if let (Some(f), Some(k)) = (fields.as_object_mut(), self.keys.as_object()) {
+            f.extend(k.clone());
+        }
+        let (status, v) = self.api.raw("POST", path, Some(&fields))?;
+        let msg = api::message(&v);
+        if status == 400 && msg.contains("API key") {
+            return Err(self.api.refused(msg.trim_start_matches(": ")));
+        }
+        self.api.check("POST", path, status, v)
+    }
+}
+
+impl Records for Porkbun<'_> {
+    fn api(&self) -> &Api<'_> {
+        &self.api
+    }
+
+    fn zones(&self, _: &str) -> Result<Vec<Zone>> {
+        let mut all = Vec::new();
+        // Bounded: a server that ignored `start` must not keep us looping.
+        for _ in 0..100 {
+            let start = all.len().to_string();
+            let mut v = self.post("/domain/listAll", json!({"start": start}))?;
+            let page = v["domains"].as_array_mut().map(std::mem::take);
+            let page = page.unwrap_or_default();
+            let done = page.len() < PAGE;
+            all.extend(page.iter().map(|d| Zone {
+                name: api::text(&d["domain"]),
+                id: api::text(&d["domain"]),
+            }));
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
+        let mut path = format!("/dns/retrieveByNameType/{}/{rtype}", zone.id);
+        match rest::relative(fqdn, &zone.name) {
+            "@" => {}
+            sub => path = format!("{path}/{sub}"),
+        }
+        let v = self.post(&path, json!({}))?;
+        Ok(v["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| Rec {
+                id: api::text(&r["id"]),
+                value: api::text(&r["content"]).trim_matches('"').to_string(),
+            })
+            .collect())
+    }
+
+    fn change(
+        &self,
+        zone: &Zone,
+        fqdn: &str,
+        rtype: &str,
+        have: &[Rec],
+        want: &[String],
+        ttl: u32,
+    ) -> Result<()> {
+        let (gone, new) = api::diff(have, want);
+        let name = match rest::relative(fqdn, &zone.name) {
+            "@" => "",
+            sub => sub,
+        };
+        for v in new {
+            let rec = json!({"name": name, "type": rtype, "content": v, "ttl": ttl.to_string()});
+            self.post(&format!("/dns/create/{}", zone.id), rec)?;
+        }
+        for r in gone {
+            self.post(&format!("/dns/delete/{}/{}", zone.id, r.id), json!({}))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! PowerDNS Authoritative's HTTP API. Options: `endpoint` (the webserver,
+//! e.g. `http://127.0.0.1:8081`), `api_key` (or `api_key_file`),
+//! `server_id` (`localhost`). The zone list comes whole (the API does not
+//! page it); values are written as whole RRsets (`REPLACE`), read first so
+//! that other values at the name stay.
+
+use serde_json::json;
+
+use super::api::{self, Api, Provider, Rec, Records, Zone};
+use super::{DnsProvider, Env, ProviderType};
+use crate::Result;
+use crate::config::PluginSection;
+
+pub const TYPE: ProviderType = ProviderType {
+    name: "powerdns",
+    about: "PowerDNS Authoritative HTTP API",
+    build,
+};
+
+const TTL: u32 = 60;
+
+fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
+    // No public default: the endpoint is the user's own server.
+    section.required("endpoint")?;
+    let key = section.secret("api_key")?;
+    let mut api = Api::new(
+        section,
+        env,
+        TYPE.name,
+        "",
+        "api_key (the server's api-key)",
+        vec![("x-api-key", key)],
+    );
+    let server = section.optional("server_id").unwrap_or("localhost");
+    api.base = format!("{}/api/v1/servers/{server}", api.base);
+    Ok(Provider::boxed(PowerDns(api), TTL))
+}
+
+struct PowerDns<'a>(Api<'a>);
+
+/// PowerDNS names are absolute: `www.example.com.`.
+fn dotted(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.'))
+}
+
+impl Records for PowerDns<'_> {
+    fn api(&self) -> &Api<'_> {
+        &self.0
+    }
+
+    fn zones(&self, _: &str) -> Result<Vec<Zone>> {
+        let v = self.0.call("GET", "/zones", None)?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|z| Zone {
+                name: api::text(&z["name"]).trim_end_matches('.').to_string(),
+                id: api::text(&z["id"]),
+            })
+            .collect())
+    }
+
+    fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
+        let v = self.0.call("GET", &format!("/zones/{}", zone.id), None)?;
+        let name = dotted(fqdn);
+        let set = v["rrsets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["type"] == rtype && api::text(&s["name"]).eq_ignore_ascii_case(&name));
+        let records = set.map(|s| s["records"].clone()).unwrap_or_default();
+        let contents: Vec<_> = records
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["content"].clone())
+            .collect();
+        Ok(api::values(&json!(contents)))
+    }
+
+    fn change(
+        &self,
+        zone: &Zone,
+        fqdn: &str,
+        rtype: &str,
+        _: &[Rec],
+        want: &[String],
+        ttl: u32,
+    ) -> Result<()> {
+        let records: Vec<_> = want
+            .iter()
+            .map(|v| {
+                let content = match rtype {
+                    "TXT" => api::quote(v),
+                    _ => v.clone(),
+                };
+                json!({"content": content, "disabled": false})
+            })
+            .collect();
+        let changetype = match want.is_empty() {
+            true => "DELETE",
+            false => "REPLACE",
+        };
+        let body = json!({"rrsets": [{
+            "name": dotted(fqdn), "type": rtype, "ttl": ttl,
+            "changetype": changetype, "records": records,
+        }]});
+        self.0
+            .call("PATCH", &format!("/zones/{}", zone.id), Some(&body))?;
+        Ok(())
+    }
+}
