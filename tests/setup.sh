@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need on Debian/Ubuntu: the lab's CA
-# (pebble) and DNS server (knot), kdig, openssl and python3. Quick when all
-# is there already.
+# (pebble) and DNS servers (knot; PowerDNS with its sqlite backend for the
+# powerdns provider), kdig, openssl and python3. Quick when all is there
+# already.
 set -euo pipefail
 
 need=()
 command -v pebble >/dev/null || need+=(pebble)
 command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
+command -v pdns_server >/dev/null || [ -x /usr/sbin/pdns_server ] || need+=(pdns-server)
+[ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || need+=(pdns-backend-sqlite3)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v cc >/dev/null || need+=(gcc)
