@@ -62,3 +62,36 @@ impl DnsProvider for AcmeDns<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn updates_the_subdomain_with_the_api_headers() {
+        let http = Canned::new(|_| (200, r#"{"txt":"v"}"#.into()));
+        let clock = FakeClock::at(0);
+        let opts = [
+            ("server", "https://auth.example.org/"),
+            ("username", "u"),
+            ("password", "p"),
+            ("subdomain", "sd"),
+        ];
+        let mut p = build("acmedns", &opts, &http, &clock).unwrap();
+        p.add_txt("_acme-challenge.nas.example.com", "v").unwrap();
+        p.remove_txt("_acme-challenge.nas.example.com", "v")
+            .unwrap();
+        let sent = http.sent();
+        assert_eq!(sent.len(), 1, "nothing to remove");
+        assert_eq!(sent[0].url, "https://auth.example.org/update");
+        assert_eq!(
+            (sent[0].header("x-api-user"), sent[0].header("x-api-key")),
+            (Some("u"), Some("p"))
+        );
+        assert_eq!(
+            sent[0].json(),
+            serde_json::json!({"subdomain": "sd", "txt": "v"})
+        );
+    }
+}

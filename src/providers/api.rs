@@ -404,6 +404,98 @@ pub fn values(list: &Value) -> Vec<Rec> {
         .collect()
 }
 
+/// For the providers' unit tests: an in-memory `Http` that records each
+/// request and answers from a function, and config parsing.
+#[cfg(test)]
+pub mod testing {
+    use std::cell::RefCell;
+
+    use crate::clock::FakeClock;
+    use crate::config::{self, PluginSection};
+    use crate::http::{Http, Request, Response};
+    use crate::providers::{self, DnsProvider, Env};
+
+    /// One request as sent: method, URL, headers, body.
+    #[derive(Debug, Clone)]
+    pub struct Sent {
+        pub method: String,
+        pub url: String,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+    }
+
+    impl Sent {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            let h = self
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name));
+            h.map(|(_, v)| v.as_str())
+        }
+        pub fn json(&self) -> serde_json::Value {
+            serde_json::from_str(&self.body).unwrap_or_default()
+        }
+    }
+
+    type Answer = Box<dyn Fn(&Sent) -> (u16, String)>;
+
+    /// Answers every request with `answer(request)`.
+    pub struct Canned {
+        pub sent: RefCell<Vec<Sent>>,
+        answer: Answer,
+    }
+
+    impl Canned {
+        pub fn new(answer: impl Fn(&Sent) -> (u16, String) + 'static) -> Canned {
+            Canned {
+                sent: RefCell::default(),
+                answer: Box::new(answer),
+            }
+        }
+        pub fn sent(&self) -> Vec<Sent> {
+            self.sent.borrow().clone()
+        }
+    }
+
+    impl Http for Canned {
+        fn send(&self, req: &Request<'_>) -> crate::Result<Response> {
+            let sent = Sent {
+                method: req.method.into(),
+                url: req.url.into(),
+                headers: req
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body: String::from_utf8_lossy(req.body.map_or(&[][..], |b| b.1)).into(),
+            };
+            let (status, body) = (self.answer)(&sent);
+            self.sent.borrow_mut().push(sent);
+            Ok(Response {
+                status,
+                headers: vec![],
+                body: body.into_bytes(),
+            })
+        }
+    }
+
+    /// The provider that `config provider 'p'` of `kind` with `opts`
+    /// (`key value` pairs) builds.
+    pub fn build<'a>(
+        kind: &str,
+        opts: &[(&str, &str)],
+        http: &'a Canned,
+        clock: &'a FakeClock,
+    ) -> crate::Result<Box<dyn DnsProvider + 'a>> {
+        let mut text = format!("config provider 'p'\n\toption type '{kind}'\n");
+        for (k, v) in opts {
+            text.push_str(&format!("\toption {k} '{v}'\n"));
+        }
+        let section: PluginSection = config::parse("/c", &text)?.providers.remove(0);
+        providers::build(&section, &Env { http, clock })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,3 +100,39 @@ impl Records for Cloudflare<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn bearer_token_paged_zones_and_quoted_txt() {
+        let http = Canned::new(
+            |s| match (s.method.as_str(), s.url.contains("dns_records")) {
+                ("GET", false) => (
+                    200,
+                    r#"{"result":[{"id":"z1","name":"example.com"}]}"#.into(),
+                ),
+                _ => (200, r#"{"result":[]}"#.into()),
+            },
+        );
+        let clock = FakeClock::at(0);
+        let mut p = build("cloudflare", &[("api_token", "t0k")], &http, &clock).unwrap();
+        p.add_txt("_acme-challenge.example.com", "v").unwrap();
+        let sent = http.sent();
+        assert_eq!(
+            sent[0].url,
+            "https://api.cloudflare.com/client/v4/zones?per_page=50&page=1"
+        );
+        assert_eq!(sent[0].header("authorization"), Some("Bearer t0k"));
+        assert!(sent[1].url.ends_with(
+            "/zones/z1/dns_records?type=TXT&name=_acme-challenge.example.com&per_page=100"
+        ));
+        let body = sent[2].json();
+        assert_eq!(
+            (body["content"].as_str(), body["ttl"].as_u64()),
+            (Some("\"v\""), Some(60))
+        );
+    }
+}

@@ -98,3 +98,35 @@ impl Records for Desec<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn asks_for_the_zone_and_writes_the_apex_with_an_empty_subname() {
+        let http = Canned::new(|s| match s.method.as_str() {
+            "GET" if s.url.contains("owns_qname") => (200, r#"[{"name":"dedyn.example"}]"#.into()),
+            "GET" => (404, r#"{"detail":"Not found."}"#.into()),
+            _ => (200, "[]".into()),
+        });
+        let clock = FakeClock::at(0);
+        let mut p = build("desec", &[("token", "tk")], &http, &clock).unwrap();
+        let addrs = ["192.0.2.1".parse().unwrap()];
+        p.set_address("dedyn.example", super::super::Family::V4, &addrs, 60)
+            .unwrap();
+        let sent = http.sent();
+        assert_eq!(
+            sent[0].url,
+            "https://desec.io/api/v1/domains/?owns_qname=dedyn.example"
+        );
+        assert_eq!(sent[0].header("authorization"), Some("Token tk"));
+        assert!(sent[1].url.ends_with("/domains/dedyn.example/rrsets/@/A/"));
+        let set = &sent[2].json()[0];
+        assert_eq!(
+            (set["subname"].as_str(), set["ttl"].as_u64()),
+            (Some(""), Some(3600))
+        );
+    }
+}

@@ -94,3 +94,29 @@ impl Records for DigitalOcean<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn filters_by_full_name_and_creates_with_a_relative_one() {
+        let http = Canned::new(|s| match s.method.as_str() {
+            "GET" if s.url.contains("/records") => (200, r#"{"domain_records":[]}"#.into()),
+            "GET" => (200, r#"{"domains":[{"name":"example.com"}]}"#.into()),
+            _ => (201, r#"{"domain_record":{"id":1}}"#.into()),
+        });
+        let clock = FakeClock::at(0);
+        let mut p = build("digitalocean", &[("api_token", "t")], &http, &clock).unwrap();
+        p.add_txt("_acme-challenge.www.example.com", "v").unwrap();
+        let sent = http.sent();
+        assert!(
+            sent[1]
+                .url
+                .contains("type=TXT&name=_acme-challenge.www.example.com&")
+        );
+        assert_eq!(sent[2].json()["name"], "_acme-challenge.www");
+        assert_eq!(sent[2].json()["data"], "v");
+    }
+}

@@ -130,3 +130,39 @@ impl DnsProvider for DuckDns<'_> {
         self.update(&domain, &format!("&{key}={addr}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn the_domain_is_the_label_left_of_duckdns_org() {
+        let http = Canned::new(|_| (200, "OK".into()));
+        let clock = FakeClock::at(0);
+        let mut p = build("duckdns", &[("token", "secret-tok")], &http, &clock).unwrap();
+        p.add_txt("_acme-challenge.a.MyHome.duckdns.org", "v")
+            .unwrap();
+        let url = &http.sent()[0].url;
+        assert!(
+            url.starts_with("https://www.duckdns.org/update?domains=myhome&token=secret-tok"),
+            "{url}"
+        );
+        assert!(url.ends_with("&txt=v"), "{url}");
+    }
+
+    #[test]
+    fn ko_is_a_credentials_error_without_the_token() {
+        let http = Canned::new(|_| (200, "KO".into()));
+        let clock = FakeClock::at(0);
+        let mut p = build("duckdns", &[("token", "secret-tok")], &http, &clock).unwrap();
+        let err = p
+            .add_txt("myhome.duckdns.org", "v")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("check option token") && !err.contains("secret-tok"),
+            "{err}"
+        );
+    }
+}

@@ -153,3 +153,30 @@ impl Records for Dynv6Api<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::Family;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn a_zone_address_goes_through_the_update_url() {
+        let http = Canned::new(|s| match s.url.contains("/api/update") {
+            true => (200, "addresses updated".into()),
+            false => (200, r#"[{"id":7,"name":"home.v6.rocks"}]"#.into()),
+        });
+        let clock = FakeClock::at(0);
+        let mut p = build("dynv6", &[("token", "tk")], &http, &clock).unwrap();
+        let addr = ["2001:db8::1".parse().unwrap()];
+        p.set_address("home.v6.rocks", Family::V6, &addr, 60)
+            .unwrap();
+        let sent = http.sent();
+        assert_eq!(sent[0].url, "https://dynv6.com/api/v2/zones");
+        assert_eq!(sent[0].header("authorization"), Some("Bearer tk"));
+        assert_eq!(
+            sent[1].url,
+            "https://dynv6.com/api/update?zone=home.v6.rocks&ipv6=2001:db8::1&token=tk"
+        );
+    }
+}

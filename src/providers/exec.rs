@@ -81,3 +81,28 @@ impl DnsProvider for Exec {
         self.run(&args)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn options_are_checked() {
+        let (http, clock) = (Canned::new(|_| (500, String::new())), FakeClock::at(0));
+        let err = build("exec", &[("command", "")], &http, &clock)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("option 'command' is missing"),
+            "{err}"
+        );
+        for t in ["0", "-1", "x"] {
+            let opts = [("command", "/bin/true"), ("timeout", t)];
+            assert!(build("exec", &opts, &http, &clock).is_err(), "timeout {t}");
+        }
+        let mut p = build("exec", &[("command", "/bin/true")], &http, &clock).unwrap();
+        p.add_txt("a.example.com", "v").unwrap();
+        assert!(http.sent().is_empty(), "exec makes no request");
+    }
+}

@@ -92,3 +92,38 @@ impl Records for Gandi<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn puts_the_rrset_at_its_relative_name() {
+        let http = Canned::new(|s| match s.method.as_str() {
+            "GET" if s.url.contains("/records/") => {
+                (404, r#"{"code":404,"message":"not found"}"#.into())
+            }
+            "GET" => (200, r#"[{"fqdn":"example.com"}]"#.into()),
+            _ => (201, r#"{"message":"DNS Record Created"}"#.into()),
+        });
+        let clock = FakeClock::at(0);
+        let mut p = build("gandi", &[("api_token", "pat")], &http, &clock).unwrap();
+        p.add_txt("_acme-challenge.example.com", "v").unwrap();
+        let sent = http.sent();
+        assert_eq!(
+            sent[0].url,
+            "https://api.gandi.net/v5/livedns/domains?per_page=100&page=1"
+        );
+        assert_eq!(sent[0].header("authorization"), Some("Bearer pat"));
+        assert!(
+            sent[2]
+                .url
+                .ends_with("/domains/example.com/records/_acme-challenge/TXT")
+        );
+        assert_eq!(
+            sent[2].json(),
+            serde_json::json!({"rrset_values": ["\"v\""], "rrset_ttl": 300})
+        );
+    }
+}

@@ -103,3 +103,41 @@ impl Records for GoDaddy<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn sso_key_header_and_a_put_of_the_whole_set() {
+        let http = Canned::new(|s| match (s.method.as_str(), s.url.contains("/records/")) {
+            ("GET", false) => (200, r#"[{"domain":"example.com"}]"#.into()),
+            ("GET", true) => (
+                200,
+                r#"[{"data":"old","name":"_acme-challenge","ttl":600,"type":"TXT"}]"#.into(),
+            ),
+            _ => (200, String::new()),
+        });
+        let clock = FakeClock::at(0);
+        let opts = [("api_key", "K"), ("api_secret", "S")];
+        let mut p = build("godaddy", &opts, &http, &clock).unwrap();
+        p.add_txt("_acme-challenge.example.com", "new").unwrap();
+        let sent = http.sent();
+        assert_eq!(sent[0].header("authorization"), Some("sso-key K:S"));
+        assert_eq!(
+            sent[0].url,
+            "https://api.godaddy.com/v1/domains?statuses=ACTIVE&limit=500&marker="
+        );
+        assert_eq!(sent[2].method, "PUT");
+        assert!(
+            sent[2]
+                .url
+                .ends_with("/v1/domains/example.com/records/TXT/_acme-challenge")
+        );
+        assert_eq!(
+            sent[2].json(),
+            serde_json::json!([{"data": "old", "ttl": 600}, {"data": "new", "ttl": 600}])
+        );
+    }
+}

@@ -113,3 +113,41 @@ impl Records for Hetzner<'_> {
             .map(drop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn creates_an_rrset_then_sets_its_records() {
+        let http = Canned::new(|s| match (s.method.as_str(), s.url.contains("/rrsets/")) {
+            ("GET", false) => (200, r#"{"zones":[{"id":42,"name":"example.com"}]}"#.into()),
+            ("GET", true) if s.url.contains("/www/") => {
+                (200, r#"{"rrset":{"records":[{"value":"\"a\""}]}}"#.into())
+            }
+            ("GET", true) => (
+                404,
+                r#"{"error":{"code":"not_found","message":"x"}}"#.into(),
+            ),
+            _ => (201, r#"{"action":{"id":1}}"#.into()),
+        });
+        let clock = FakeClock::at(0);
+        let mut p = build("hetzner", &[("api_token", "t")], &http, &clock).unwrap();
+        p.add_txt("_acme-challenge.example.com", "v").unwrap();
+        p.add_txt("www.example.com", "b").unwrap();
+        let sent = http.sent();
+        assert_eq!(
+            sent[0].url,
+            "https://api.hetzner.cloud/v1/zones?per_page=50&page=1"
+        );
+        assert!(sent[2].url.ends_with("/zones/42/rrsets"));
+        assert_eq!(sent[2].json()["records"][0]["value"], "\"v\"");
+        assert!(
+            sent[4]
+                .url
+                .ends_with("/zones/42/rrsets/www/TXT/actions/set_records")
+        );
+        assert_eq!(sent[4].json()["records"][1]["value"], "\"b\"");
+    }
+}

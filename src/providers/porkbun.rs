@@ -126,3 +126,57 @@ impl Records for Porkbun<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn keys_travel_in_the_body_and_an_invalid_key_is_a_credentials_error() {
+        let http = Canned::new(|s| match s.json()["apikey"].as_str() {
+            Some("pk1") => (
+                200,
+                r#"{"status":"SUCCESS","domains":[{"domain":"example.com"}],"records":[]}"#.into(),
+            ),
+            _ => (
+                400,
+                r#"{"status":"ERROR","message":"Invalid API key. (002)"}"#.into(),
+            ),
+        });
+        let clock = FakeClock::at(0);
+        let mut p = build(
+            "porkbun",
+            &[("api_key", "pk1"), ("secret_api_key", "sk1")],
+            &http,
+            &clock,
+        )
+        .unwrap();
+        p.add_txt("example.com", "v").unwrap();
+        let sent = http.sent();
+        assert!(
+            sent.iter()
+                .all(|s| s.method == "POST" && s.header("authorization").is_none())
+        );
+        assert!(
+            sent[1]
+                .url
+                .ends_with("/dns/retrieveByNameType/example.com/TXT"),
+            "apex: no subdomain segment"
+        );
+        assert_eq!(sent[2].json()["name"], "");
+        assert_eq!(sent[2].json()["secretapikey"], "sk1");
+        let mut bad = build(
+            "porkbun",
+            &[("api_key", "x"), ("secret_api_key", "sk-secret")],
+            &http,
+            &clock,
+        )
+        .unwrap();
+        let err = bad.add_txt("example.com", "v").unwrap_err().to_string();
+        assert!(
+            err.contains("refused the credentials") && !err.contains("sk-secret"),
+            "{err}"
+        );
+    }
+}

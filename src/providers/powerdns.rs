@@ -110,3 +110,45 @@ impl Records for PowerDns<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::FakeClock;
+    use crate::providers::api::testing::{Canned, build};
+
+    #[test]
+    fn replaces_the_whole_rrset_with_absolute_names() {
+        let http = Canned::new(|s| {
+            match (s.method.as_str(), s.url.ends_with("/zones")) {
+            ("GET", true) => (200, r#"[{"id":"example.com.","name":"example.com."}]"#.into()),
+            ("GET", false) => (
+                200,
+                r#"{"rrsets":[{"name":"_acme-challenge.Example.com.","type":"TXT","records":[{"content":"\"old\""}]}]}"#.into(),
+            ),
+            _ => (204, String::new()),
+        }
+        });
+        let clock = FakeClock::at(0);
+        let opts = [
+            ("endpoint", "http://127.0.0.1:8081/"),
+            ("api_key", "k"),
+            ("server_id", "s1"),
+        ];
+        let mut p = build("powerdns", &opts, &http, &clock).unwrap();
+        p.add_txt("_acme-challenge.example.com", "new").unwrap();
+        let sent = http.sent();
+        assert_eq!(sent[0].url, "http://127.0.0.1:8081/api/v1/servers/s1/zones");
+        assert_eq!(sent[0].header("x-api-key"), Some("k"));
+        assert_eq!(sent[2].method, "PATCH");
+        let set = &sent[2].json()["rrsets"][0];
+        assert_eq!(set["name"], "_acme-challenge.example.com.");
+        assert_eq!(set["changetype"], "REPLACE");
+        let contents: Vec<&str> = set["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["content"].as_str().unwrap())
+            .collect();
+        assert_eq!(contents, ["\"old\"", "\"new\""], "the old value stays");
+    }
+}
