@@ -494,6 +494,17 @@ fn desec() {
         ],
     );
     let mut p = build(&text, &env);
+    // example.com first: the zone found for it must not be taken for a name
+    // in sub.example.com, another domain of the account.
+    p.add_txt("_acme-challenge.example.com", "apex").unwrap();
+    assert_eq!(
+        fake.store
+            .lock()
+            .unwrap()
+            .at("_acme-challenge.example.com", "TXT")[0]
+            .zone,
+        "example.com"
+    );
     p.add_txt(NAME, "a").unwrap();
     p.add_txt(NAME, "b").unwrap();
     assert_eq!(fake.values(NAME, "TXT"), ["a", "b"]);

@@ -227,6 +227,11 @@ pub trait Records {
     /// The account's zones (every page). `fqdn` is what the zone is wanted
     /// for, for APIs that look it up rather than list.
     fn zones(&self, fqdn: &str) -> Result<Vec<Zone>>;
+    /// Whether `zones` lists them all (and may be kept for other names),
+    /// or only answers for `fqdn`.
+    fn lists_zones(&self) -> bool {
+        true
+    }
     /// The values of type `rtype` at `fqdn`.
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>>;
     /// Change the values at `fqdn` from `have` (just read by `get`) to
@@ -272,13 +277,22 @@ impl<'a> Provider<'a> {
         self.api.api()
     }
 
-    /// The account's zone holding `fqdn` (the zones are listed once).
+    /// The account's zone holding `fqdn`. A listed account is listed once
+    /// (again only when a name is in none of its zones: one may have been
+    /// added since); an API that answers for one name is asked each time.
     pub fn zone(&mut self, fqdn: &str) -> Result<Zone> {
-        if self.zones.is_none() {
-            self.zones = Some(self.api.zones(fqdn)?);
+        let name = self.api.api().name;
+        if let Some(zones) = &self.zones
+            && let Ok(z) = find_zone(name, fqdn, zones)
+        {
+            return Ok(z);
         }
-        let zones = self.zones.as_deref().unwrap_or_default();
-        find_zone(self.api.api().name, fqdn, zones)
+        let zones = self.api.zones(fqdn)?;
+        let found = find_zone(name, fqdn, &zones);
+        if self.api.lists_zones() {
+            self.zones = Some(zones);
+        }
+        found
     }
 
     /// Read the set, apply `edit`, write it back if it changed.

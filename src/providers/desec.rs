@@ -62,6 +62,10 @@ impl Records for Desec<'_> {
             .collect())
     }
 
+    fn lists_zones(&self) -> bool {
+        false
+    }
+
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
         // `@` stands for the apex in the RRset's URL.
         let path = format!(
