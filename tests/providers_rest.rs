@@ -1012,8 +1012,10 @@ fn dynv6_fake() -> Fake {
             }
             let zone = query(req, "zone").unwrap();
             for (key, t) in [("ipv4", "A"), ("ipv6", "AAAA")] {
-                if let Some(a) = query(req, key) {
-                    s.set(&zone, &zone, t, &[a], 60);
+                match query(req, key).as_deref() {
+                    Some("-") if t == "A" => s.set(&zone, &zone, t, &[], 60),
+                    Some(a) => s.set(&zone, &zone, t, &[a.to_string()], 60),
+                    None => {}
                 }
             }
             return Response::text(200, "addresses updated");

@@ -3,7 +3,8 @@
 //! Zones are listed (the API does not page them), the longest match taken;
 //! TXT values and addresses below a zone are records, one per value. The
 //! address of a zone itself is no record but the zone's own, set through
-//! the update URL (`/api/update?zone=...`), one address per family.
+//! the update URL (`/api/update?zone=...`): one address per family, and
+//! only the IPv4 one can be removed.
 
 use std::net::IpAddr;
 
@@ -69,12 +70,17 @@ impl DnsProvider for Dynv6<'_> {
         if rest::relative(fqdn, &zone.name) != "@" {
             return self.records.set_address(fqdn, family, addrs, ttl);
         }
-        let [addr] = addrs else {
-            return Err(Error::Dns(format!(
-                "dynv6: zone {fqdn} itself takes one {} address, not {}: give one, or use a name below the zone",
-                api::rtype(family),
-                addrs.len()
-            )));
+        // `ipv4=-` removes the zone's A address; the AAAA one cannot be.
+        let addr = match (addrs, family) {
+            ([a], _) => a.to_string(),
+            ([], Family::V4) => "-".into(),
+            _ => {
+                return Err(Error::Dns(format!(
+                    "dynv6: zone {fqdn} itself takes one {} address, not {}: give one, or use a name below the zone",
+                    api::rtype(family),
+                    addrs.len()
+                )));
+            }
         };
         let key = match family {
             Family::V4 => "ipv4",
