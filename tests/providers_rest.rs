@@ -201,6 +201,11 @@ fn ips(list: &[&str]) -> Vec<IpAddr> {
 /// option lines with the right and a wrong credential; `secret` is the
 /// wrong credential, which no message may show.
 fn scenario(kind: &str, fake: &Fake, good: &[&str], bad: &[&str], secret: &str) {
+    let writes = |f: &Fake| {
+        f.hits(|r| {
+            r.method != "GET" && !r.path().contains("listAll") && !r.path().contains("retrieve")
+        })
+    };
     let http = http();
     let clock = FakeClock::at(1_000_000);
     let env = Env {
@@ -259,11 +264,6 @@ fn scenario(kind: &str, fake: &Fake, good: &[&str], bad: &[&str], secret: &str) 
         "{kind}: AAAA leaves A alone"
     );
     // Unchanged: nothing is written.
-    let writes = |f: &Fake| {
-        f.hits(|r| {
-            r.method != "GET" && !r.path().contains("listAll") && !r.path().contains("retrieve")
-        })
-    };
     let before = writes(fake);
     p.set_address(HOST, Family::V6, &ips(&["2001:db8:0::1"]), 300)
         .unwrap();

@@ -136,19 +136,23 @@ impl<'a> Api<'a> {
         ))
     }
 
-    /// Every item of a paged list. `path(n, last)` is the path of page `n`
-    /// (from 1), `last` the previous page's last item (for marker paging);
-    /// `items` picks the list out of an answer. A page shorter than
-    /// `per_page` is the last.
-    pub fn pages(
+    /// Every zone of a paged list. `path(n, last)` is the path of page `n`
+    /// (from 1), `last` the previous page's last zone (for marker paging);
+    /// `list` is the key of the answer holding the list (`""`: the answer
+    /// is the list), `name` and `id` the keys of each item. A page shorter
+    /// than `per_page` is the last.
+    pub fn paged_zones(
         &self,
         per_page: usize,
-        path: impl Fn(usize, Option<&Value>) -> String,
-        items: impl Fn(Value) -> Option<Vec<Value>>,
-    ) -> Result<Vec<Value>> {
-        let mut all: Vec<Value> = Vec::new();
+        path: &dyn Fn(usize, Option<&Zone>) -> String,
+        list: &str,
+        name: &str,
+        id: &str,
+    ) -> Result<Vec<Zone>> {
+        let mut all: Vec<Zone> = Vec::new();
         for n in 1..=MAX_PAGES {
-            let page = items(self.call("GET", &path(n, all.last()), None)?).unwrap_or_default();
+            let v = self.call("GET", &path(n, all.last()), None)?;
+            let page = zones(if list.is_empty() { &v } else { &v[list] }, name, id);
             let done = page.len() < per_page;
             all.extend(page);
             if done {
@@ -156,6 +160,51 @@ impl<'a> Api<'a> {
             }
         }
         Ok(all)
+    }
+}
+
+/// Zones from a JSON list whose items hold the name (trailing dot dropped)
+/// and the id under the keys `name` and `id`.
+pub fn zones(list: &Value, name: &str, id: &str) -> Vec<Zone> {
+    let items = list.as_array().map_or(&[][..], Vec::as_slice);
+    items
+        .iter()
+        .map(|z| Zone {
+            name: text(&z[name]).trim_end_matches('.').to_string(),
+            id: text(&z[id]),
+        })
+        .collect()
+}
+
+/// Values from a JSON list: each item's `value` key (or the item itself
+/// when `value` is `""`), quotes removed, with its `id` key if not `""`.
+pub fn recs(list: &Value, id: &str, value: &str) -> Vec<Rec> {
+    let items = list.as_array().map_or(&[][..], Vec::as_slice);
+    items
+        .iter()
+        .map(|r| Rec {
+            id: if id.is_empty() {
+                String::new()
+            } else {
+                text(&r[id])
+            },
+            value: text(if value.is_empty() { r } else { &r[value] })
+                .trim_matches('"')
+                .to_string(),
+        })
+        .collect()
+}
+
+/// Values as the API wants them written: TXT values quoted.
+pub fn wire(rtype: &str, values: &[String]) -> Vec<String> {
+    values.iter().map(|v| wire1(rtype, v)).collect()
+}
+
+/// One value as the API wants it written.
+pub fn wire1(rtype: &str, v: &str) -> String {
+    match rtype {
+        "TXT" => quote(v),
+        _ => v.to_string(),
     }
 }
 
@@ -404,18 +453,6 @@ pub fn diff<'h, 'w>(have: &'h [Rec], want: &'w [String]) -> (Vec<&'h Rec>, Vec<&
         .filter(|w| !have.iter().any(|r| same(w, &r.value)))
         .collect();
     (gone, new)
-}
-
-/// Values from a JSON list of strings, quotes removed.
-pub fn values(list: &Value) -> Vec<Rec> {
-    list.as_array()
-        .into_iter()
-        .flatten()
-        .map(|v| Rec {
-            id: String::new(),
-            value: text(v).trim_matches('"').to_string(),
-        })
-        .collect()
 }
 
 /// For the providers' unit tests: an in-memory `Http` that records each

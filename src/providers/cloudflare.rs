@@ -43,18 +43,8 @@ impl Records for Cloudflare<'_> {
     }
 
     fn zones(&self, _: &str) -> Result<Vec<Zone>> {
-        let all = self.0.pages(
-            PER_PAGE,
-            |n, _| format!("/zones?per_page={PER_PAGE}&page={n}"),
-            |mut v| v["result"].as_array_mut().map(std::mem::take),
-        )?;
-        Ok(all
-            .iter()
-            .map(|z| Zone {
-                name: api::text(&z["name"]),
-                id: api::text(&z["id"]),
-            })
-            .collect())
+        let path = |n, _: Option<&Zone>| format!("/zones?per_page={PER_PAGE}&page={n}");
+        self.0.paged_zones(PER_PAGE, &path, "result", "name", "id")
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
@@ -63,15 +53,7 @@ impl Records for Cloudflare<'_> {
             zone.id
         );
         let v = self.0.call("GET", &path, None)?;
-        Ok(v["result"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| Rec {
-                id: api::text(&r["id"]),
-                value: api::text(&r["content"]).trim_matches('"').to_string(),
-            })
-            .collect())
+        Ok(api::recs(&v["result"], "id", "content"))
     }
 
     fn change(
@@ -86,10 +68,7 @@ impl Records for Cloudflare<'_> {
         let records = format!("/zones/{}/dns_records", zone.id);
         let (gone, new) = api::diff(have, want);
         for v in new {
-            let content = match rtype {
-                "TXT" => api::quote(v),
-                _ => v.clone(),
-            };
+            let content = api::wire1(rtype, v);
             let body = json!({"type": rtype, "name": fqdn, "content": content, "ttl": ttl});
             self.0.call("POST", &records, Some(&body))?;
         }

@@ -52,14 +52,7 @@ impl Records for Desec<'_> {
         let v = self
             .0
             .call("GET", &format!("/domains/?owns_qname={fqdn}"), None)?;
-        Ok(v.as_array()
-            .into_iter()
-            .flatten()
-            .map(|d| Zone {
-                name: api::text(&d["name"]),
-                id: api::text(&d["name"]),
-            })
-            .collect())
+        Ok(api::zones(&v, "name", "name"))
     }
 
     fn lists_zones(&self) -> bool {
@@ -74,7 +67,7 @@ impl Records for Desec<'_> {
             rest::relative(fqdn, &zone.name)
         );
         let v = self.0.get_opt("GET", &path, None)?.unwrap_or_default();
-        Ok(api::values(&v["records"]))
+        Ok(api::recs(&v["records"], "", ""))
     }
 
     fn change(
@@ -86,10 +79,7 @@ impl Records for Desec<'_> {
         want: &[String],
         ttl: u32,
     ) -> Result<()> {
-        let records: Vec<String> = match rtype {
-            "TXT" => want.iter().map(|v| api::quote(v)).collect(),
-            _ => want.to_vec(),
-        };
+        let records = api::wire(rtype, want);
         // A bulk PATCH creates, replaces, or (with no records) deletes.
         let body = json!([{
             "subname": subname(fqdn, zone), "type": rtype, "ttl": ttl, "records": records,

@@ -39,18 +39,9 @@ impl Records for DigitalOcean<'_> {
     }
 
     fn zones(&self, _: &str) -> Result<Vec<Zone>> {
-        let all = self.0.pages(
-            PER_PAGE,
-            |n, _| format!("/domains?per_page={PER_PAGE}&page={n}"),
-            |mut v| v["domains"].as_array_mut().map(std::mem::take),
-        )?;
-        Ok(all
-            .iter()
-            .map(|d| Zone {
-                name: api::text(&d["name"]),
-                id: api::text(&d["name"]),
-            })
-            .collect())
+        let path = |n, _: Option<&Zone>| format!("/domains?per_page={PER_PAGE}&page={n}");
+        self.0
+            .paged_zones(PER_PAGE, &path, "domains", "name", "name")
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
@@ -60,15 +51,7 @@ impl Records for DigitalOcean<'_> {
             zone.id
         );
         let v = self.0.call("GET", &path, None)?;
-        Ok(v["domain_records"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| Rec {
-                id: api::text(&r["id"]),
-                value: api::text(&r["data"]).trim_matches('"').to_string(),
-            })
-            .collect())
+        Ok(api::recs(&v["domain_records"], "id", "data"))
     }
 
     fn change(

@@ -104,14 +104,7 @@ impl Records for Dynv6Api<'_> {
 
     fn zones(&self, _: &str) -> Result<Vec<Zone>> {
         let v = self.0.call("GET", "/zones", None)?;
-        Ok(v.as_array()
-            .into_iter()
-            .flatten()
-            .map(|z| Zone {
-                name: api::text(&z["name"]),
-                id: api::text(&z["id"]),
-            })
-            .collect())
+        Ok(api::zones(&v, "name", "id"))
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
@@ -122,15 +115,12 @@ impl Records for Dynv6Api<'_> {
             "@" => "",
             n => n,
         };
-        Ok(v.as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["type"] == rtype && api::text(&r["name"]).eq_ignore_ascii_case(name))
-            .map(|r| Rec {
-                id: api::text(&r["id"]),
-                value: api::text(&r["data"]).trim_matches('"').to_string(),
-            })
-            .collect())
+        // The API has no filter: all of the zone's records come.
+        let mut v = v;
+        if let Some(list) = v.as_array_mut() {
+            list.retain(|r| r["type"] == rtype && api::text(&r["name"]).eq_ignore_ascii_case(name));
+        }
+        Ok(api::recs(&v, "id", "data"))
     }
 
     fn change(

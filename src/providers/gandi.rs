@@ -50,23 +50,13 @@ impl Records for Gandi<'_> {
     }
 
     fn zones(&self, _: &str) -> Result<Vec<Zone>> {
-        let all = self.0.pages(
-            PER_PAGE,
-            |n, _| format!("/domains?per_page={PER_PAGE}&page={n}"),
-            |v| v.as_array().cloned(),
-        )?;
-        Ok(all
-            .iter()
-            .map(|d| Zone {
-                name: api::text(&d["fqdn"]),
-                id: api::text(&d["fqdn"]),
-            })
-            .collect())
+        let path = |n, _: Option<&Zone>| format!("/domains?per_page={PER_PAGE}&page={n}");
+        self.0.paged_zones(PER_PAGE, &path, "", "fqdn", "fqdn")
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
         let v = self.0.get_opt("GET", &rrset(zone, fqdn, rtype), None)?;
-        Ok(api::values(&v.unwrap_or_default()["rrset_values"]))
+        Ok(api::recs(&v.unwrap_or_default()["rrset_values"], "", ""))
     }
 
     fn change(
@@ -83,11 +73,7 @@ impl Records for Gandi<'_> {
             self.0.get_opt("DELETE", &path, None)?;
             return Ok(());
         }
-        let values: Vec<String> = match rtype {
-            "TXT" => want.iter().map(|v| api::quote(v)).collect(),
-            _ => want.to_vec(),
-        };
-        let body = json!({"rrset_values": values, "rrset_ttl": ttl});
+        let body = json!({"rrset_values": api::wire(rtype, want), "rrset_ttl": ttl});
         self.0.call("PUT", &path, Some(&body))?;
         Ok(())
     }

@@ -52,33 +52,16 @@ impl Records for GoDaddy<'_> {
     }
 
     fn zones(&self, _: &str) -> Result<Vec<Zone>> {
-        let all = self.0.pages(
-            LIMIT,
-            |_, last| {
-                let marker = last.map(|d| api::text(&d["domain"])).unwrap_or_default();
-                format!("/domains?statuses=ACTIVE&limit={LIMIT}&marker={marker}")
-            },
-            |v| v.as_array().cloned(),
-        )?;
-        Ok(all
-            .iter()
-            .map(|d| Zone {
-                name: api::text(&d["domain"]),
-                id: api::text(&d["domain"]),
-            })
-            .collect())
+        let path = |_, last: Option<&Zone>| {
+            let marker = last.map_or("", |z| z.name.as_str());
+            format!("/domains?statuses=ACTIVE&limit={LIMIT}&marker={marker}")
+        };
+        self.0.paged_zones(LIMIT, &path, "", "domain", "domain")
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
         let v = self.0.get_opt("GET", &records(zone, fqdn, rtype), None)?;
-        let data: Vec<_> = v
-            .unwrap_or_default()
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| r["data"].clone())
-            .collect();
-        Ok(api::values(&json!(data)))
+        Ok(api::recs(&v.unwrap_or_default(), "", "data"))
     }
 
     fn change(

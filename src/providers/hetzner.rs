@@ -45,12 +45,9 @@ fn rrset(zone: &Zone, fqdn: &str, rtype: &str) -> String {
 
 /// `[{"value": ...}]`, TXT values quoted as the API wants them.
 fn records(rtype: &str, want: &[String]) -> Value {
-    let list: Vec<_> = want
-        .iter()
-        .map(|v| match rtype {
-            "TXT" => json!({"value": api::quote(v)}),
-            _ => json!({"value": v}),
-        })
+    let list: Vec<_> = api::wire(rtype, want)
+        .into_iter()
+        .map(|v| json!({"value": v}))
         .collect();
     json!(list)
 }
@@ -61,29 +58,17 @@ impl Records for Hetzner<'_> {
     }
 
     fn zones(&self, _: &str) -> Result<Vec<Zone>> {
-        let all = self.0.pages(
-            PER_PAGE,
-            |n, _| format!("/zones?per_page={PER_PAGE}&page={n}"),
-            |mut v| v["zones"].as_array_mut().map(std::mem::take),
-        )?;
-        Ok(all
-            .iter()
-            .map(|z| Zone {
-                name: api::text(&z["name"]),
-                id: api::text(&z["id"]),
-            })
-            .collect())
+        let path = |n, _: Option<&Zone>| format!("/zones?per_page={PER_PAGE}&page={n}");
+        self.0.paged_zones(PER_PAGE, &path, "zones", "name", "id")
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
         let v = self.0.get_opt("GET", &rrset(zone, fqdn, rtype), None)?;
-        let values: Vec<_> = v.unwrap_or_default()["rrset"]["records"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| r["value"].clone())
-            .collect();
-        Ok(api::values(&json!(values)))
+        Ok(api::recs(
+            &v.unwrap_or_default()["rrset"]["records"],
+            "",
+            "value",
+        ))
     }
 
     fn change(

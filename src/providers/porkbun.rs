@@ -69,14 +69,10 @@ impl Records for Porkbun<'_> {
         // Bounded: a server that ignored `start` must not keep us looping.
         for _ in 0..100 {
             let start = all.len().to_string();
-            let mut v = self.post("/domain/listAll", json!({"start": start}))?;
-            let page = v["domains"].as_array_mut().map(std::mem::take);
-            let page = page.unwrap_or_default();
+            let v = self.post("/domain/listAll", json!({"start": start}))?;
+            let page = api::zones(&v["domains"], "domain", "domain");
             let done = page.len() < PAGE;
-            all.extend(page.iter().map(|d| Zone {
-                name: api::text(&d["domain"]),
-                id: api::text(&d["domain"]),
-            }));
+            all.extend(page);
             if done {
                 break;
             }
@@ -91,15 +87,7 @@ impl Records for Porkbun<'_> {
             sub => path = format!("{path}/{sub}"),
         }
         let v = self.post(&path, json!({}))?;
-        Ok(v["records"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| Rec {
-                id: api::text(&r["id"]),
-                value: api::text(&r["content"]).trim_matches('"').to_string(),
-            })
-            .collect())
+        Ok(api::recs(&v["records"], "id", "content"))
     }
 
     fn change(

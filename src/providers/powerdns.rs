@@ -50,14 +50,7 @@ impl Records for PowerDns<'_> {
 
     fn zones(&self, _: &str) -> Result<Vec<Zone>> {
         let v = self.0.call("GET", "/zones", None)?;
-        Ok(v.as_array()
-            .into_iter()
-            .flatten()
-            .map(|z| Zone {
-                name: api::text(&z["name"]).trim_end_matches('.').to_string(),
-                id: api::text(&z["id"]),
-            })
-            .collect())
+        Ok(api::zones(&v, "name", "id"))
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
@@ -68,14 +61,7 @@ impl Records for PowerDns<'_> {
             .into_iter()
             .flatten()
             .find(|s| s["type"] == rtype && api::text(&s["name"]).eq_ignore_ascii_case(&name));
-        let records = set.map(|s| s["records"].clone()).unwrap_or_default();
-        let contents: Vec<_> = records
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| r["content"].clone())
-            .collect();
-        Ok(api::values(&json!(contents)))
+        Ok(set.map_or(Vec::new(), |s| api::recs(&s["records"], "", "content")))
     }
 
     fn change(
@@ -87,15 +73,9 @@ impl Records for PowerDns<'_> {
         want: &[String],
         ttl: u32,
     ) -> Result<()> {
-        let records: Vec<_> = want
-            .iter()
-            .map(|v| {
-                let content = match rtype {
-                    "TXT" => api::quote(v),
-                    _ => v.clone(),
-                };
-                json!({"content": content, "disabled": false})
-            })
+        let records: Vec<_> = api::wire(rtype, want)
+            .into_iter()
+            .map(|c| json!({"content": c, "disabled": false}))
             .collect();
         let changetype = match want.is_empty() {
             true => "DELETE",
