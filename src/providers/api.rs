@@ -344,18 +344,29 @@ impl<'a> Provider<'a> {
         found
     }
 
-    /// Read the set, apply `edit`, write it back if it changed.
+    /// Read the set at `fqdn`, make it `want` (or, with `txt`, the set
+    /// plus or minus that one value), write it if that changed anything.
     fn edit(
         &mut self,
         fqdn: &str,
         rtype: &str,
         ttl: u32,
-        edit: impl FnOnce(Vec<String>) -> Vec<String>,
+        txt: Option<(&str, bool)>,
+        want: Vec<String>,
     ) -> Result<()> {
         let zone = self.zone(fqdn)?;
         let have = self.api.get(&zone, fqdn, rtype)?;
         let old: Vec<String> = have.iter().map(|r| r.value.clone()).collect();
-        let want = edit(old.clone());
+        let want = match txt {
+            None => want,
+            Some((value, add)) => {
+                let mut v: Vec<String> = old.iter().filter(|x| *x != value).cloned().collect();
+                if add {
+                    v.push(value.to_string());
+                }
+                v
+            }
+        };
         if same_set(&old, &want) {
             return Ok(());
         }
@@ -372,21 +383,11 @@ impl<'a> Provider<'a> {
 
 impl DnsProvider for Provider<'_> {
     fn add_txt(&mut self, fqdn: &str, value: &str) -> Result<()> {
-        let ttl = self.min_ttl;
-        self.edit(fqdn, "TXT", ttl, |mut v| {
-            if !v.iter().any(|x| x == value) {
-                v.push(value.to_string());
-            }
-            v
-        })
+        self.edit(fqdn, "TXT", self.min_ttl, Some((value, true)), vec![])
     }
 
     fn remove_txt(&mut self, fqdn: &str, value: &str) -> Result<()> {
-        let ttl = self.min_ttl;
-        self.edit(fqdn, "TXT", ttl, |mut v| {
-            v.retain(|x| x != value);
-            v
-        })
+        self.edit(fqdn, "TXT", self.min_ttl, Some((value, false)), vec![])
     }
 
     fn set_address(
@@ -397,7 +398,8 @@ impl DnsProvider for Provider<'_> {
         ttl: u32,
     ) -> Result<()> {
         let want = addrs.iter().map(IpAddr::to_string).collect();
-        self.edit(fqdn, rtype(family), ttl.max(self.min_ttl), |_| want)
+        let ttl = ttl.max(self.min_ttl);
+        self.edit(fqdn, rtype(family), ttl, None, want)
     }
 }
 
