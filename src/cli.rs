@@ -124,7 +124,14 @@ pub fn main(args: Vec<String>) -> i32 {
             return 2;
         }
     };
-    crate::logger::init(args.level, !crate::logger::stderr_is_terminal());
+    // Syslog when nobody watches stderr (cron, procd, LuCI); WANCERT_LOG
+    // overrides, e.g. for tests that read stderr from a pipe.
+    let to_syslog = match std::env::var("WANCERT_LOG").as_deref() {
+        Ok("stderr") => false,
+        Ok("syslog") => true,
+        _ => !crate::logger::stderr_is_terminal(),
+    };
+    crate::logger::init(args.level, to_syslog);
     match dispatch(&args) {
         Ok(code) => code,
         Err(e) => {

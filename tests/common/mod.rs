@@ -128,6 +128,7 @@ impl Drop for Lab {
 pub fn wancert(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wancert"))
         .args(args)
+        .env("WANCERT_LOG", "stderr")
         .output()
         .unwrap()
 }
