@@ -576,6 +576,50 @@ mod tests {
     }
 
     #[test]
+    fn a_token_in_the_query_stays_out_of_errors() {
+        use crate::clock::FakeClock;
+        use crate::http::Response;
+        struct Down;
+        impl Http for Down {
+            fn send(&self, req: &Request<'_>) -> Result<Response> {
+                Err(Error::Http {
+                    url: req.url.into(),
+                    msg: format!("connection to {} refused", req.url),
+                })
+            }
+        }
+        let section = crate::config::parse("/c", "config provider 'p'\n\toption type 'x'\n")
+            .unwrap()
+            .providers
+            .remove(0);
+        let clock = FakeClock::at(0);
+        let env = Env {
+            http: &Down,
+            clock: &clock,
+        };
+        let api = Api::new(&section, &env, "t", "https://x.example", "token", vec![]);
+        let err = api
+            .call("GET", "/update?token=s3cret&ip=1", None)
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            !text.contains("s3cret") && text.contains("https://x.example/update"),
+            "{text}"
+        );
+        let canned = testing::Canned::new(|_| (404, "KO".into()));
+        let env = Env {
+            http: &canned,
+            clock: &clock,
+        };
+        let api = Api::new(&section, &env, "t", "https://x.example", "token", vec![]);
+        let err = api
+            .call("GET", "https://x.example/u?token=s3cret", None)
+            .unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(err.to_string().ends_with("HTTP 404: KO"), "{err}");
+    }
+
+    #[test]
     fn sets_and_diffs() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert!(same_set(
