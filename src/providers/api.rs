@@ -1,10 +1,10 @@
 //! What the token/REST providers share, so that each of them is only the
 //! shape of its API: `Api` (JSON over HTTP with credential headers, bounded
-//! retry, one clear line for bad credentials), and `Records`, which turns a
-//! provider's three verbs — list its zones, read the values at a name, change
-//! them — into a whole `DnsProvider` (zone by longest match, one TXT value
-//! added or removed beside the others, an address set made equal, nothing
-//! written when nothing changes).
+//! retry, one clear line for bad credentials), and `Provider`, which turns a
+//! provider's three verbs (`Records`: list its zones, read the values at a
+//! name, change them) into a whole `DnsProvider`: zone by longest match, one
+//! TXT value added or removed beside the others, an address set made equal,
+//! nothing written when nothing changes.
 
 use std::net::IpAddr;
 
@@ -98,7 +98,12 @@ impl<'a> Api<'a> {
 
     /// Like `raw`, but anything other than 2xx is an error, and 404 is
     /// `None` (an absent record set is not a failure).
-    pub fn get_opt(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Option<Value>> {
+    pub fn call_opt(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>> {
         match self.raw(method, path, body)? {
             (404, _) => Ok(None),
             (s, v) => self.check(method, path, s, v).map(Some),

@@ -74,7 +74,7 @@ impl Records for Cloudflare<'_> {
         }
         for r in gone {
             self.0
-                .get_opt("DELETE", &format!("{records}/{}", r.id), None)?;
+                .call_opt("DELETE", &format!("{records}/{}", r.id), None)?;
         }
         Ok(())
     }

@@ -66,7 +66,7 @@ impl Records for Desec<'_> {
             zone.id,
             rest::relative(fqdn, &zone.name)
         );
-        let v = self.0.get_opt("GET", &path, None)?.unwrap_or_default();
+        let v = self.0.call_opt("GET", &path, None)?.unwrap_or_default();
         Ok(api::recs(&v["records"], "", ""))
     }
 

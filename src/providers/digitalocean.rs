@@ -72,7 +72,7 @@ impl Records for DigitalOcean<'_> {
         }
         for r in gone {
             self.0
-                .get_opt("DELETE", &format!("{records}/{}", r.id), None)?;
+                .call_opt("DELETE", &format!("{records}/{}", r.id), None)?;
         }
         Ok(())
     }

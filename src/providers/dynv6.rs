@@ -144,7 +144,7 @@ impl Records for Dynv6Api<'_> {
         }
         for r in gone {
             self.0
-                .get_opt("DELETE", &format!("{records}/{}", r.id), None)?;
+                .call_opt("DELETE", &format!("{records}/{}", r.id), None)?;
         }
         Ok(())
     }

@@ -55,7 +55,7 @@ impl Records for Gandi<'_> {
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
-        let v = self.0.get_opt("GET", &rrset(zone, fqdn, rtype), None)?;
+        let v = self.0.call_opt("GET", &rrset(zone, fqdn, rtype), None)?;
         Ok(api::recs(&v.unwrap_or_default()["rrset_values"], "", ""))
     }
 
@@ -70,7 +70,7 @@ impl Records for Gandi<'_> {
     ) -> Result<()> {
         let path = rrset(zone, fqdn, rtype);
         if want.is_empty() {
-            self.0.get_opt("DELETE", &path, None)?;
+            self.0.call_opt("DELETE", &path, None)?;
             return Ok(());
         }
         let body = json!({"rrset_values": api::wire(rtype, want), "rrset_ttl": ttl});

@@ -60,7 +60,7 @@ impl Records for GoDaddy<'_> {
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
-        let v = self.0.get_opt("GET", &records(zone, fqdn, rtype), None)?;
+        let v = self.0.call_opt("GET", &records(zone, fqdn, rtype), None)?;
         Ok(api::recs(&v.unwrap_or_default(), "", "data"))
     }
 
@@ -75,7 +75,7 @@ impl Records for GoDaddy<'_> {
     ) -> Result<()> {
         let path = records(zone, fqdn, rtype);
         if want.is_empty() {
-            self.0.get_opt("DELETE", &path, None)?;
+            self.0.call_opt("DELETE", &path, None)?;
             return Ok(());
         }
         let body: Vec<_> = want

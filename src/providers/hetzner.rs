@@ -63,7 +63,7 @@ impl Records for Hetzner<'_> {
     }
 
     fn get(&self, zone: &Zone, fqdn: &str, rtype: &str) -> Result<Vec<Rec>> {
-        let v = self.0.get_opt("GET", &rrset(zone, fqdn, rtype), None)?;
+        let v = self.0.call_opt("GET", &rrset(zone, fqdn, rtype), None)?;
         Ok(api::recs(
             &v.unwrap_or_default()["rrset"]["records"],
             "",
@@ -82,7 +82,7 @@ impl Records for Hetzner<'_> {
     ) -> Result<()> {
         let path = rrset(zone, fqdn, rtype);
         let body = match (have.is_empty(), want.is_empty()) {
-            (_, true) => return self.0.get_opt("DELETE", &path, None).map(drop),
+            (_, true) => return self.0.call_opt("DELETE", &path, None).map(drop),
             (true, false) => {
                 let body = json!({
                     "name": rest::relative(fqdn, &zone.name), "type": rtype,
