@@ -4,7 +4,7 @@
 //! are listed 1000 at a time (`start` offset), the longest match taken; one
 //! record per value.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use super::api::{self, Api, Provider, Rec, Records, Zone};
 use super::{DnsProvider, Env, ProviderType, rest};
@@ -22,10 +22,10 @@ const TTL: u32 = 600;
 const PAGE: usize = 1000;
 
 fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
-    let keys = json!({
-        "apikey": section.secret("api_key")?,
-        "secretapikey": section.secret("secret_api_key")?,
-    });
+    let keys = [
+        section.secret("api_key")?,
+        section.secret("secret_api_key")?,
+    ];
     let api = Api::new(
         section,
         env,
@@ -39,17 +39,24 @@ fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvid
 
 struct Porkbun<'a> {
     api: Api<'a>,
-    keys: Value,
+    /// API key and secret API key.
+    keys: [String; 2],
 }
 
 impl Porkbun<'_> {
     /// POST `fields` plus the keys. Porkbun answers errors with HTTP 400 and
     /// `{"status":"ERROR","message":...}`; one about the key is a
     /// credentials error.
-    fn post(&self, path: &str, mut fields: Value) -> Result<Value> {
-        if let (Some(f), Some(k)) = (fields.as_object_mut(), self.keys.as_object()) {
-            f.extend(k.clone());
+    fn post(&self, path: &str, fields: &[(&str, &str)]) -> Result<Value> {
+        let mut body = Map::new();
+        let keys = [
+            ("apikey", self.keys[0].as_str()),
+            ("secretapikey", &self.keys[1]),
+        ];
+        for (k, v) in keys.iter().chain(fields) {
+            body.insert(k.to_string(), Value::from(*v));
         }
+        let fields = Value::Object(body);
         let (status, v) = self.api.raw("POST", path, Some(&fields))?;
         let msg = api::message(&v);
         if status == 400 && msg.contains("API key") {
@@ -69,7 +76,7 @@ impl Records for Porkbun<'_> {
         // Bounded: a server that ignored `start` must not keep us looping.
         for _ in 0..100 {
             let start = all.len().to_string();
-            let v = self.post("/domain/listAll", json!({"start": start}))?;
+            let v = self.post("/domain/listAll", &[("start", &start)])?;
             let page = api::zones(&v["domains"], "domain", "domain");
             let done = page.len() < PAGE;
             all.extend(page);
@@ -86,7 +93,7 @@ impl Records for Porkbun<'_> {
             "@" => {}
             sub => path = format!("{path}/{sub}"),
         }
-        let v = self.post(&path, json!({}))?;
+        let v = self.post(&path, &[])?;
         Ok(api::recs(&v["records"], "id", "content"))
     }
 
@@ -105,11 +112,17 @@ impl Records for Porkbun<'_> {
             sub => sub,
         };
         for v in new {
-            let rec = json!({"name": name, "type": rtype, "content": v, "ttl": ttl.to_string()});
-            self.post(&format!("/dns/create/{}", zone.id), rec)?;
+            let ttl = ttl.to_string();
+            let rec = [
+                ("name", name),
+                ("type", rtype),
+                ("content", v),
+                ("ttl", &ttl),
+            ];
+            self.post(&format!("/dns/create/{}", zone.id), &rec)?;
         }
         for r in gone {
-            self.post(&format!("/dns/delete/{}/{}", zone.id, r.id), json!({}))?;
+            self.post(&format!("/dns/delete/{}/{}", zone.id, r.id), &[])?;
         }
         Ok(())
     }
