@@ -12,6 +12,8 @@ command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v pdns_server >/dev/null || [ -x /usr/sbin/pdns_server ] || need+=(pdns-server)
 [ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || need+=(pdns-backend-sqlite3)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+# The provider tests build the real HTTPS client, which loads the system roots.
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v cc >/dev/null || need+=(gcc)
