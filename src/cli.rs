@@ -9,10 +9,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::http::LazyHttp;
 use crate::run::{self, Options, Outcome};
-use crate::{Error, Result, deploy, providers, store};
+use crate::status::{LastRun, RunState};
+use crate::{Error, Result, deploy, notify, providers, store};
 
 const USAGE: &str = "\
-usage: wancert [--config FILE] [-v|-q] COMMAND
+usage: wancert [--config FILE] [-v|-q] [--background] COMMAND
 
 commands:
   run                  issue or renew every certificate that is due, then deploy
@@ -21,13 +22,17 @@ commands:
                        even when not due
   status [--json]      certificates, expiry, renewal time, deploy targets
   check                validate the configuration and say what a run would do
+  log                  wancert's lines of the system log (logread)
   providers            list the DNS provider types built in
   deployers            list the deploy types built in
+  notifiers            list the notification types built in
 
 options:
   --config FILE        configuration file (default /etc/config/wancert)
   -v, --verbose        more detail
   -q, --quiet          errors only
+  --background         start the command detached and return at once
+                       (exit 1 when a run is already in progress)
   -h, --help           this text
   -V, --version        the version
 
@@ -43,8 +48,10 @@ enum Command {
     Renew { force: bool, name: Option<String> },
     Status { json: bool },
     Check,
+    Log,
     Providers,
     Deployers,
+    Notifiers,
     Help,
     Version,
 }
@@ -53,12 +60,14 @@ enum Command {
 struct Args {
     config: String,
     level: log::LevelFilter,
+    background: bool,
     command: Command,
 }
 
 fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     let mut config = config::DEFAULT_PATH.to_string();
     let mut level = log::LevelFilter::Info;
+    let mut background = false;
     let mut words = Vec::new();
     let mut flags = Vec::new();
     let mut it = args.iter();
@@ -67,6 +76,7 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
             "--config" | "-c" => config = it.next().ok_or("--config needs a file name")?.clone(),
             "-v" | "--verbose" => level = log::LevelFilter::Debug,
             "-q" | "--quiet" => level = log::LevelFilter::Error,
+            "--background" => background = true,
             "-h" | "--help" => words.insert(0, "help".to_string()),
             "-V" | "--version" => words.insert(0, "version".to_string()),
             f if f.starts_with('-') => flags.push(f.to_string()),
@@ -102,22 +112,28 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
             json: flag("--json"),
         },
         "check" => Command::Check,
+        "log" => Command::Log,
         "providers" => Command::Providers,
         "deployers" => Command::Deployers,
+        "notifiers" => Command::Notifiers,
         "help" => Command::Help,
         "version" => Command::Version,
         other => return Err(format!("unknown command '{other}'")),
     };
+    if background && !matches!(command, Command::Run | Command::Renew { .. }) {
+        return Err(format!("--background is for run and renew, not {verb}"));
+    }
     Ok(Args {
         config,
         level,
+        background,
         command,
     })
 }
 
 /// Run the command line; returns the exit code.
-pub fn main(args: Vec<String>) -> i32 {
-    let args = match parse_args(&args) {
+pub fn main(raw: Vec<String>) -> i32 {
+    let args = match parse_args(&raw) {
         Ok(a) => a,
         Err(msg) => {
             eprintln!("wancert: {msg}\n\n{USAGE}");
@@ -132,7 +148,12 @@ pub fn main(args: Vec<String>) -> i32 {
         _ => !crate::logger::stderr_is_terminal(),
     };
     crate::logger::init(args.level, to_syslog);
-    match dispatch(&args) {
+    let result = if args.background {
+        detach(&args, &raw)
+    } else {
+        dispatch(&args)
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             log::error!("{e}");
@@ -151,6 +172,10 @@ fn dispatch(args: &Args) -> Result<i32> {
         Command::Deployers => deploy::TYPES
             .iter()
             .for_each(|t| println!("{}\t{}", t.name, t.about)),
+        Command::Notifiers => notify::TYPES
+            .iter()
+            .for_each(|t| println!("{}\t{}", t.name, t.about)),
+        Command::Log => return log(),
         Command::Check => return check(&config::load(&args.config)?),
         Command::Status { json } => return status(&config::load(&args.config)?, *json),
         Command::Run => {
@@ -182,8 +207,32 @@ fn pass(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Resu
             return Ok(1);
         }
     };
+    let started = SystemClock.now().as_secs() as i64;
+    record_run(config, started, None);
+    let code = pass_locked(config, opts, only, renew);
+    record_run(config, started, Some(code.as_ref().map_or(2, |c| *c)));
+    code
+}
+
+/// Note the run's start and end in run_dir (RAM) for `status`: LuCI's "Run
+/// now" polls it until the run it started has ended.
+fn record_run(config: &Config, started: i64, exit_code: Option<i32>) {
+    let mut state = RunState::load(&config.global.run_dir);
+    state.last_run = Some(LastRun {
+        started,
+        finished: exit_code.map(|_| SystemClock.now().as_secs() as i64),
+        exit_code,
+    });
+    if let Err(e) = state.save(&config.global.run_dir) {
+        log::warn!("cannot record the run's state: {e}");
+    }
+}
+
+fn pass_locked(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Result<i32> {
     let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
     let results = run::run(config, &http, &SystemClock, opts, only)?;
+    let now = SystemClock.now().as_secs() as i64;
+    notify::dispatch(config, &notify::reports(config, &results), &http, now);
     let failed = results
         .iter()
         .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
@@ -214,11 +263,73 @@ fn lock(config: &Config) -> Result<Option<File>> {
         .write(true)
         .open(&path)
         .map_err(|e| Error::io("open", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    // `status` takes a shared lock for an instant to see whether a run is
+    // going on: a run that meets it waits a little rather than giving up.
+    for _ in 0..20 {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(50)),
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
+        }
     }
+    Ok(None)
+}
+
+/// `--background`: start this same command again, detached (own process
+/// group, no terminal, output to syslog), and return without waiting for
+/// it: rpcd kills what LuCI runs after a few seconds, and issuing takes
+/// longer. Returns once the run holds its lock, so that a `status` right
+/// after sees it running, or with its exit code if it ended first.
+fn detach(args: &Args, raw: &[String]) -> Result<i32> {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command as Process, Stdio};
+
+    let config = config::load(&args.config)?;
+    let run_dir = &config.global.run_dir;
+    if crate::status::run_in_progress(run_dir) {
+        log::warn!("a wancert run is already in progress; not starting another");
+        return Ok(1);
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::other(format!("cannot find my own program: {e}")))?;
+    let mut child = Process::new(&exe)
+        .args(raw.iter().filter(|a| *a != "--background"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::other(format!("cannot start {}: {e}", exe.display())))?;
+    for _ in 0..60 {
+        if let Some(status) = child.try_wait().map_err(|e| Error::other(e.to_string()))? {
+            return Ok(status.code().unwrap_or(2));
+        }
+        if crate::status::run_in_progress(run_dir) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    log::info!(
+        "started in the background (pid {}); `wancert status` shows when it ends",
+        child.id()
+    );
+    Ok(0)
+}
+
+/// `log`: wancert's lines of the system log, for LuCI's log view (whose ACL
+/// may only run wancert).
+fn log() -> Result<i32> {
+    let Some(logread) = ["/sbin/logread", "/usr/sbin/logread"]
+        .into_iter()
+        .find(|p| crate::proc::exists(p))
+    else {
+        return Err(Error::other(
+            "no logread on this system: wancert logs to syslog (tag wancert); read it there",
+        ));
+    };
+    let argv = [logread, "-e", "wancert"].map(String::from);
+    print!("{}", crate::proc::output(&argv)?);
+    Ok(0)
 }
 
 fn check(config: &Config) -> Result<i32> {
@@ -238,6 +349,10 @@ fn check(config: &Config) -> Result<i32> {
     }
     for d in &config.deploys {
         deploy::build(d)?;
+    }
+    for n in &config.notifiers {
+        notify::wanted(n)?;
+        notify::build(n, &NoHttp)?;
     }
     println!("{}: configuration is valid", config.file);
     println!("ACME server: {}", config.global.acme_server);
@@ -295,6 +410,16 @@ mod tests {
         assert_eq!(args("--help").unwrap().command, Command::Help);
         assert_eq!(args("--version").unwrap().command, Command::Version);
         assert_eq!(args("check").unwrap().config, config::DEFAULT_PATH);
+        let a = args("--background renew --force").unwrap();
+        assert!(a.background);
+        assert!(!args("run").unwrap().background);
+        assert!(
+            args("--background status")
+                .unwrap_err()
+                .contains("--background")
+        );
+        assert_eq!(args("log").unwrap().command, Command::Log);
+        assert_eq!(args("notifiers").unwrap().command, Command::Notifiers);
         assert!(args("").unwrap_err().contains("no command"));
         assert!(args("run --force").unwrap_err().contains("--force"));
         assert!(args("frobnicate").unwrap_err().contains("frobnicate"));

@@ -53,6 +53,8 @@ pub struct Config {
     pub providers: Vec<PluginSection>,
     pub certs: Vec<CertConf>,
     pub deploys: Vec<PluginSection>,
+    /// `config notify` sections: where to send notifications.
+    pub notifiers: Vec<PluginSection>,
 }
 
 impl Config {
@@ -84,6 +86,12 @@ pub struct Global {
     pub propagation_servers: Vec<String>,
     pub propagation_timeout: Duration,
     pub propagation_interval: Duration,
+    /// Least time between two notifications of the same kind (failure,
+    /// expiry warning) about the same certificate.
+    pub notify_interval: Duration,
+    /// Warn when a renewal failed and the installed certificate expires
+    /// within this many days.
+    pub expiry_warn_days: u32,
 }
 
 impl Default for Global {
@@ -98,6 +106,8 @@ impl Default for Global {
             propagation_servers: Vec::new(),
             propagation_timeout: Duration::from_secs(300),
             propagation_interval: Duration::from_secs(5),
+            notify_interval: Duration::from_secs(86400),
+            expiry_warn_days: 14,
         }
     }
 }
@@ -206,6 +216,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config> {
     })?;
     let mut global: Option<&Section> = None;
     let (mut providers, mut deploys, mut certs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut notifiers = Vec::new();
     for s in &sections {
         match s.ty.as_str() {
             "wancert" => {
@@ -220,6 +231,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config> {
             }
             "provider" => providers.push(plugin(file, s, &providers)?),
             "deploy" => deploys.push(plugin(file, s, &deploys)?),
+            "notify" => notifiers.push(notifier(file, s, notifiers.len())?),
             // After the loop: a cert may name sections further down.
             "cert" => certs.push(s),
             ty => log::warn!(
@@ -250,6 +262,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config> {
         providers,
         certs: done,
         deploys,
+        notifiers,
     })
 }
 
@@ -335,6 +348,22 @@ fn plugin(file: &str, s: &Section, seen: &[PluginSection]) -> Result<PluginSecti
     })
 }
 
+/// A `config notify` section. Nothing refers to one by name, so it may be
+/// anonymous (as LuCI creates them); it is then called `notify[N]`.
+fn notifier(file: &str, s: &Section, index: usize) -> Result<PluginSection> {
+    let Some(kind) = value(s, "type") else {
+        let msg =
+            "option type is missing: add `option type '...'` (`wancert notifiers` lists the types)";
+        return Err(err(file, s, "type", msg));
+    };
+    Ok(PluginSection {
+        file: file.into(),
+        name: s.name.clone().unwrap_or_else(|| format!("notify[{index}]")),
+        kind: kind.into(),
+        section: s.clone(),
+    })
+}
+
 fn parse_global(file: &str, s: &Section) -> Result<Global> {
     warn_unknown(
         file,
@@ -348,6 +377,10 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
             "propagation_server",
             "propagation_timeout",
             "propagation_interval",
+            "notify_interval",
+            "expiry_warn_days",
+            // Read by the hotplug script, not here.
+            "wan_interface",
         ],
     );
     let mut g = Global::default();
@@ -395,6 +428,18 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
     }
     if let Some(d) = seconds(file, s, "propagation_interval")? {
         g.propagation_interval = d;
+    }
+    if let Some(d) = seconds(file, s, "notify_interval")? {
+        g.notify_interval = d;
+    }
+    if let Some(v) = value(s, "expiry_warn_days") {
+        g.expiry_warn_days = match v.parse::<u32>() {
+            Ok(n) if v.bytes().all(|c| c.is_ascii_digit()) => n,
+            _ => {
+                let msg = format!("option expiry_warn_days '{v}' is not a whole number of days");
+                return Err(err(file, s, "expiry_warn_days", &msg));
+            }
+        };
     }
     Ok(g)
 }
@@ -1127,6 +1172,35 @@ config deploy 'copy'
         );
         // Provider and deploy options belong to their plug-ins: no warnings.
         assert!(warnings(FULL).is_empty());
+    }
+
+    #[test]
+    fn notify_sections_and_their_global_options() {
+        let c = ok(&format!(
+            "config wancert 'g'\n\toption notify_interval '3600'\n\toption expiry_warn_days '20'\n\
+             config notify 'phone'\n\toption type 'ntfy'\n\toption topic 't'\n\
+             config notify\n\toption type 'webhook'\n{}",
+            cert("\tlist domain 'a.b'\n")
+        ));
+        assert_eq!(c.global.notify_interval, Duration::from_secs(3600));
+        assert_eq!(c.global.expiry_warn_days, 20);
+        let names: Vec<_> = c.notifiers.iter().map(|n| (&*n.name, &*n.kind)).collect();
+        assert_eq!(names, [("phone", "ntfy"), ("notify[1]", "webhook")]);
+        assert_eq!(c.notifiers[0].optional("topic"), Some("t"));
+        assert_eq!(
+            ok(&cert("\tlist domain 'a.b'\n")).global.expiry_warn_days,
+            14
+        );
+        fails_with(
+            "config notify 'x'\n\toption topic 't'\n",
+            1,
+            &["option type is missing", "wancert notifiers"],
+        );
+        fails_with(
+            "config wancert 'g'\n\toption expiry_warn_days 'soon'\n",
+            2,
+            &["expiry_warn_days 'soon'"],
+        );
     }
 }
 

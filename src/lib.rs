@@ -25,6 +25,7 @@ pub mod store;
 
 // Plug-ins: one file per provider or deployer, each in a registry.
 pub mod deploy;
+pub mod notify;
 pub mod providers;
 
 // Orchestration and the command line.

@@ -10,17 +10,36 @@ use crate::{Error, Result};
 /// Run `argv` and wait. A non-zero exit is an error that quotes the last line
 /// of the program's output.
 pub fn run(argv: &[String]) -> Result<()> {
-    run_for(argv, None)
+    spawn(argv, &[], None).map(drop)
+}
+
+/// `run`, with `env` added to the program's environment: how values reach a
+/// user's program without ever being spliced into a command line.
+pub fn run_env(argv: &[String], env: &[(&str, &str)]) -> Result<()> {
+    spawn(argv, env, None).map(drop)
 }
 
 /// `run`, but a program still running after `timeout` is killed and that is
 /// an error.
 pub fn run_for(argv: &[String], timeout: Option<Duration>) -> Result<()> {
+    spawn(argv, &[], timeout).map(drop)
+}
+
+/// Run `argv` and return what it printed on stdout; a non-zero exit is an
+/// error, as for `run`.
+pub fn output(argv: &[String]) -> Result<String> {
+    spawn(argv, &[], None).map(|out| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Run `argv` with `env` added, wait (at most `timeout`), and return its
+/// stdout; a non-zero exit is an error quoting its last line of output.
+fn spawn(argv: &[String], env: &[(&str, &str)], timeout: Option<Duration>) -> Result<Vec<u8>> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::other("empty command"));
     };
     let mut child = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -66,13 +85,11 @@ pub fn run_for(argv: &[String], timeout: Option<Duration>) -> Result<()> {
         }
     }
     .map_err(|e| Error::other(format!("cannot wait for {program}: {e}")))?;
+    let out = stdout.join().unwrap_or_default();
     if status.success() {
-        return Ok(());
+        return Ok(out);
     }
-    let (out, err) = (
-        stdout.join().unwrap_or_default(),
-        stderr.join().unwrap_or_default(),
-    );
+    let err = stderr.join().unwrap_or_default();
     let text = String::from_utf8_lossy(if err.is_empty() { &out } else { &err }).into_owned();
     let last = text
         .lines()
@@ -109,7 +126,13 @@ mod tests {
         let err = run(&["sh".into(), "-c".into(), "echo boom >&2; exit 3".into()]).unwrap_err();
         assert!(err.to_string().contains("boom"), "{err}");
         assert!(run(&["/nonexistent/wancert-test".into()]).is_err());
+        let check = ["sh", "-c", "test \"$WANCERT_X\" = 'a b;$(c)'"].map(String::from);
+        run_env(&check, &[("WANCERT_X", "a b;$(c)")]).unwrap();
+        assert!(run_env(&check, &[("WANCERT_X", "other")]).is_err());
         assert!(exists("sh") && !exists("/nonexistent/x"));
+        let echo = ["sh", "-c", "echo \"$0\"", "a b"].map(String::from);
+        assert_eq!(output(&echo).unwrap(), "a b\n");
+        assert!(output(&["false".into()]).is_err());
     }
 
     #[test]

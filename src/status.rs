@@ -14,14 +14,33 @@ use crate::{Result, der, renewal, store};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The whole `status --json` document.
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub version: u32,
     /// When this document was made (RFC 3339).
     pub generated: String,
+    /// Whether a run (or renew) holds the lock right now.
+    pub running: bool,
+    /// The last run or renew since boot (volatile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<LastRunStatus>,
     pub certs: Vec<CertStatus>,
 }
 
+/// `last_run` in the JSON.
+#[derive(Debug, Serialize)]
+pub struct LastRunStatus {
+    pub started: String,
+    /// Absent while it runs, or when it died before the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// The exit code it ended with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+}
+
+/// One certificate in the JSON.
 #[derive(Debug, Serialize)]
 pub struct CertStatus {
     pub name: String,
@@ -36,6 +55,13 @@ pub struct CertStatus {
     pub renew_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_left: Option<i64>,
+    /// Whether the next run will try to issue it (missing, names changed,
+    /// or inside its renewal window).
+    pub due: bool,
+    /// When a run will next try: the start of the renewal window while it
+    /// is ahead; absent when due (the next scheduled run tries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,6 +74,7 @@ pub struct CertStatus {
     pub deploy: Vec<DeployStatus>,
 }
 
+/// One deploy target of a certificate in the JSON.
 #[derive(Debug, Serialize)]
 pub struct DeployStatus {
     pub name: String,
@@ -63,6 +90,18 @@ pub struct DeployStatus {
 pub struct RunState {
     #[serde(default)]
     pub certs: BTreeMap<String, CertRun>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<LastRun>,
+}
+
+/// The last run or renew: Unix seconds.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastRun {
+    pub started: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +137,14 @@ impl RunState {
     }
 }
 
+/// Whether a run holds the lock in `run_dir`. A shared lock is enough to ask,
+/// and a run that finds it taken for that instant waits a moment
+/// (`cli::lock`), so asking never stops a run.
+pub fn run_in_progress(run_dir: &Path) -> bool {
+    std::fs::File::open(run_dir.join("lock"))
+        .is_ok_and(|f| matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)))
+}
+
 /// Gather the status of every certificate.
 pub fn collect(config: &Config, now: i64) -> Result<Status> {
     let runs = RunState::load(&config.global.run_dir);
@@ -120,6 +167,10 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             })
             .collect();
         let path = |p: &Path| Some(p.display().to_string());
+        let due = !matches!(
+            renewal::decide(installed.as_ref(), &cert.domains, now, false),
+            renewal::Due::NotYet { .. }
+        );
         certs.push(CertStatus {
             name: cert.name.clone(),
             domains: cert.domains.clone(),
@@ -132,6 +183,11 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             days_left: installed
                 .as_ref()
                 .map(|i| (i.not_after - now).div_euclid(86400)),
+            due,
+            next_attempt: installed
+                .as_ref()
+                .filter(|_| !due)
+                .map(|i| der::rfc3339(renewal::renew_at(i))),
             key_path: installed.as_ref().and_then(|_| path(&files.pair.key)),
             fullchain_path: installed.as_ref().and_then(|_| path(&files.pair.chain)),
             last_attempt: run.last_attempt.map(der::rfc3339),
@@ -142,6 +198,12 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
     Ok(Status {
         version: SCHEMA_VERSION,
         generated: der::rfc3339(now),
+        running: run_in_progress(&config.global.run_dir),
+        last_run: runs.last_run.map(|r| LastRunStatus {
+            started: der::rfc3339(r.started),
+            finished: r.finished.map(der::rfc3339),
+            exit_code: r.exit_code,
+        }),
         certs,
     })
 }
@@ -149,6 +211,9 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
 /// The human form, one line per certificate and per failing target.
 pub fn render(status: &Status) -> String {
     let mut out = String::new();
+    if status.running {
+        out.push_str("a run is in progress\n");
+    }
     for c in &status.certs {
         let domains = c.domains.join(", ");
         match (&c.not_after, &c.renew_at) {

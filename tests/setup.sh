@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need on Debian/Ubuntu: the lab's CA
 # (pebble) and DNS servers (knot; PowerDNS with its sqlite backend for the
-# powerdns provider), kdig, openssl and python3. Quick when all is there
-# already.
+# powerdns provider), kdig, openssl, python3, and busybox, shellcheck and
+# nodejs for tests/openwrt.sh. Quick when all is there already.
 set -euo pipefail
 
 need=()
@@ -17,6 +17,10 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v cc >/dev/null || need+=(gcc)
+# tests/openwrt.sh: the router's shell, shell lint, and node for the LuCI views.
+command -v busybox >/dev/null || need+=(busybox)
+command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v node >/dev/null || need+=(nodejs)
 [ -x /usr/bin/time ] || need+=(time)  # the benchmark's peak RSS
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""

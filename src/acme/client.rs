@@ -234,7 +234,15 @@ impl<'a> Client<'a> {
                 "{what} did not finish in time; the CA is slow or stuck, the next run will try again"
             )));
         }
-        log::debug!("waiting {} ms for {what}", sleep.as_millis());
+        // A CA that keeps us waiting should not look like a hang in the log.
+        if sleep >= Duration::from_secs(2) {
+            log::info!(
+                "still waiting for the CA: {what} (next check in {} s)",
+                sleep.as_secs()
+            );
+        } else {
+            log::debug!("waiting {} ms for {what}", sleep.as_millis());
+        }
         self.clock.sleep(sleep);
         Ok((wait * 2).min(POLL_MAX))
     }

@@ -10,20 +10,25 @@ use crate::http::Http;
 use crate::{Error, Result};
 
 pub mod acmedns;
+pub mod alidns;
 pub mod api;
+pub mod cloud;
 pub mod cloudflare;
 pub mod desec;
 pub mod digitalocean;
+pub mod dnspod;
 pub mod duckdns;
 pub mod dynv6;
 pub mod exec;
 pub mod gandi;
 pub mod godaddy;
 pub mod hetzner;
+pub mod huaweicloud;
 pub mod porkbun;
 pub mod powerdns;
 pub mod rest;
 pub mod rfc2136;
+pub mod route53;
 
 pub trait DnsProvider {
     /// Add one TXT value at `fqdn` (no trailing dot), keeping other values.
@@ -87,6 +92,10 @@ pub const TYPES: &[ProviderType] = &[
     gandi::TYPE,
     acmedns::TYPE,
     exec::TYPE,
+    alidns::TYPE,
+    dnspod::TYPE,
+    huaweicloud::TYPE,
+    route53::TYPE,
 ];
 
 /// Build the provider a `config provider` section describes.

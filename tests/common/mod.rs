@@ -141,5 +141,6 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+pub mod cloud;
 pub mod httpd;
 pub mod provider;

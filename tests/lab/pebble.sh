@@ -46,8 +46,10 @@ for attempt in 1 2 3 4 5; do
   }
 }
 JSON
-    # No artificial validation sleeps and no rejected nonces: fast, repeatable runs.
-    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
+    # No artificial validation sleeps and no rejected nonces: fast, repeatable
+    # runs. No reuse of valid authorizations (pebble reuses half by default):
+    # a test that breaks the DNS side must see a challenge, every time.
+    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0 \
         pebble -config pebble.json -dnsserver "127.0.0.1:$dns_port" > pebble.log 2>&1 &
     pid=$!
     for _ in $(seq 100); do
