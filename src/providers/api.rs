@@ -133,6 +133,27 @@ impl<'a> Api<'a> {
         })
     }
 
+    /// For a collection of one record per value: POST `body(value)` to
+    /// `records` for each value of `want` not in `have`, then DELETE
+    /// `records/ID` for each record of `have` not in `want` (in that order,
+    /// so that an address set is never empty on the way).
+    pub fn per_record(
+        &self,
+        records: &str,
+        have: &[Rec],
+        want: &[String],
+        body: &dyn Fn(&str) -> Value,
+    ) -> Result<()> {
+        let (gone, new) = diff(have, want);
+        for v in new {
+            self.call("POST", records, Some(&body(v)))?;
+        }
+        for r in gone {
+            self.call_opt("DELETE", &format!("{records}/{}", r.id), None)?;
+        }
+        Ok(())
+    }
+
     /// The error for refused credentials; `why` is what the API said.
     pub fn refused(&self, why: &str) -> Error {
         Error::Dns(format!(

@@ -66,17 +66,11 @@ impl Records for Cloudflare<'_> {
         ttl: u32,
     ) -> Result<()> {
         let records = format!("/zones/{}/dns_records", zone.id);
-        let (gone, new) = api::diff(have, want);
-        for v in new {
+        let body = |v: &str| {
             let content = api::wire1(rtype, v);
-            let body = json!({"type": rtype, "name": fqdn, "content": content, "ttl": ttl});
-            self.0.call("POST", &records, Some(&body))?;
-        }
-        for r in gone {
-            self.0
-                .call_opt("DELETE", &format!("{records}/{}", r.id), None)?;
-        }
-        Ok(())
+            json!({"type": rtype, "name": fqdn, "content": content, "ttl": ttl})
+        };
+        self.0.per_record(&records, have, want, &body)
     }
 }
 

@@ -64,17 +64,9 @@ impl Records for DigitalOcean<'_> {
         ttl: u32,
     ) -> Result<()> {
         let records = format!("/domains/{}/records", zone.id);
-        let (gone, new) = api::diff(have, want);
-        for v in new {
-            let name = rest::relative(fqdn, &zone.name);
-            let body = json!({"type": rtype, "name": name, "data": v, "ttl": ttl});
-            self.0.call("POST", &records, Some(&body))?;
-        }
-        for r in gone {
-            self.0
-                .call_opt("DELETE", &format!("{records}/{}", r.id), None)?;
-        }
-        Ok(())
+        let name = rest::relative(fqdn, &zone.name);
+        let body = |v: &str| json!({"type": rtype, "name": name, "data": v, "ttl": ttl});
+        self.0.per_record(&records, have, want, &body)
     }
 }
 

@@ -132,21 +132,13 @@ impl Records for Dynv6Api<'_> {
         want: &[String],
         _: u32,
     ) -> Result<()> {
-        let records = format!("/zones/{}/records", zone.id);
-        let (gone, new) = api::diff(have, want);
         let name = match rest::relative(fqdn, &zone.name) {
             "@" => "",
             n => n,
         };
-        for v in new {
-            let body = json!({"type": rtype, "name": name, "data": v});
-            self.0.call("POST", &records, Some(&body))?;
-        }
-        for r in gone {
-            self.0
-                .call_opt("DELETE", &format!("{records}/{}", r.id), None)?;
-        }
-        Ok(())
+        let body = |v: &str| json!({"type": rtype, "name": name, "data": v});
+        self.0
+            .per_record(&format!("/zones/{}/records", zone.id), have, want, &body)
     }
 }
 
