@@ -10,7 +10,7 @@ use crate::config::{self, Config};
 use crate::http::LazyHttp;
 use crate::run::{self, Options, Outcome};
 use crate::status::{LastRun, RunState};
-use crate::{Error, Result, deploy, notify, providers, store};
+use crate::{Error, Result, deploy, manage, notify, providers, store};
 
 const USAGE: &str = "\
 usage: wancert [--config FILE] [-v|-q] [--background] COMMAND
@@ -23,6 +23,14 @@ commands:
   status [--json]      certificates, expiry, renewal time, deploy targets
   check                validate the configuration and say what a run would do
   log                  wancert's lines of the system log (logread)
+  revoke NAME [--reason R]
+                       revoke the installed certificate (R: keyCompromise,
+                       superseded, ...); the next run replaces it
+  account rollover     give the ACME account a new key (account_key_type)
+  account deactivate   close the ACME account at the CA
+  persist-record NAME [--publish]
+                       print the standing dns-persist-01 TXT record(s) for a
+                       certificate; --publish adds them through its provider
   providers            list the DNS provider types built in
   deployers            list the deploy types built in
   notifiers            list the notification types built in
@@ -45,15 +53,37 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, PartialEq)]
 enum Command {
     Run,
-    Renew { force: bool, name: Option<String> },
-    Status { json: bool },
+    Renew {
+        force: bool,
+        name: Option<String>,
+    },
+    Status {
+        json: bool,
+    },
     Check,
     Log,
+    Revoke {
+        name: String,
+        reason: Option<String>,
+    },
+    Account {
+        action: AccountAction,
+    },
+    PersistRecord {
+        name: String,
+        publish: bool,
+    },
     Providers,
     Deployers,
     Notifiers,
     Help,
     Version,
+}
+
+#[derive(Debug, PartialEq)]
+enum AccountAction {
+    Rollover,
+    Deactivate,
 }
 
 #[derive(Debug, PartialEq)]
@@ -70,10 +100,15 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     let mut background = false;
     let mut words = Vec::new();
     let mut flags = Vec::new();
+    let mut reason = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--config" | "-c" => config = it.next().ok_or("--config needs a file name")?.clone(),
+            "--reason" => {
+                reason = Some(it.next().ok_or("--reason needs a reason")?.clone());
+                flags.push(a.clone());
+            }
             "-v" | "--verbose" => level = log::LevelFilter::Debug,
             "-q" | "--quiet" => level = log::LevelFilter::Error,
             "--background" => background = true,
@@ -90,18 +125,28 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     let allowed: &[&str] = match verb.as_str() {
         "renew" => &["--force"],
         "status" => &["--json"],
+        "revoke" => &["--reason"],
+        "persist-record" => &["--publish"],
         _ => &[],
     };
     if let Some(bad) = flags.iter().find(|f| !allowed.contains(&f.as_str())) {
         return Err(format!("unknown option {bad} for {verb}"));
     }
-    let max_words = usize::from(verb == "renew");
+    let max_words = match verb.as_str() {
+        "renew" | "revoke" | "persist-record" | "account" => 1,
+        _ => 0,
+    };
     if rest.len() > max_words {
         return Err(format!(
             "unexpected argument '{}' for {verb}",
             rest[max_words]
         ));
     }
+    let needs_name = || {
+        rest.first()
+            .cloned()
+            .ok_or_else(|| format!("{verb} needs the name of a config cert section"))
+    };
     let command = match verb.as_str() {
         "run" => Command::Run,
         "renew" => Command::Renew {
@@ -113,6 +158,26 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
         },
         "check" => Command::Check,
         "log" => Command::Log,
+        "revoke" => Command::Revoke {
+            name: needs_name()?,
+            reason,
+        },
+        "persist-record" => Command::PersistRecord {
+            name: needs_name()?,
+            publish: flag("--publish"),
+        },
+        "account" => Command::Account {
+            action: match rest.first().map(String::as_str) {
+                Some("rollover") => AccountAction::Rollover,
+                Some("deactivate") => AccountAction::Deactivate,
+                Some(other) => {
+                    return Err(format!(
+                        "unknown account action '{other}': use rollover or deactivate"
+                    ));
+                }
+                None => return Err("account needs an action: rollover or deactivate".into()),
+            },
+        },
         "providers" => Command::Providers,
         "deployers" => Command::Deployers,
         "notifiers" => Command::Notifiers,
@@ -178,6 +243,38 @@ fn dispatch(args: &Args) -> Result<i32> {
         Command::Log => return log(),
         Command::Check => return check(&config::load(&args.config)?),
         Command::Status { json } => return status(&config::load(&args.config)?, *json),
+        Command::Revoke { name, reason } => {
+            let config = config::load(&args.config)?;
+            let cert = named_cert(&config, name)?;
+            let reason = reason.as_deref().map(manage::reason_code).transpose()?;
+            let _lock = match lock(&config)? {
+                Some(l) => l,
+                None => return Ok(busy()),
+            };
+            manage::revoke(&config, &http(&config), &SystemClock, cert, reason)?;
+        }
+        Command::Account { action } => {
+            let config = config::load(&args.config)?;
+            let _lock = match lock(&config)? {
+                Some(l) => l,
+                None => return Ok(busy()),
+            };
+            let http = http(&config);
+            let kid = match action {
+                AccountAction::Rollover => manage::rollover(&config, &http, &SystemClock)?,
+                AccountAction::Deactivate => manage::deactivate(&config, &http, &SystemClock)?,
+            };
+            println!("{kid}");
+        }
+        Command::PersistRecord { name, publish } => {
+            let config = config::load(&args.config)?;
+            let cert = named_cert(&config, name)?;
+            let records =
+                manage::persist_record(&config, &http(&config), &SystemClock, cert, *publish)?;
+            for (n, v) in records {
+                println!("{n}. IN TXT \"{v}\"");
+            }
+        }
         Command::Run => {
             return pass(
                 &config::load(&args.config)?,
@@ -189,13 +286,31 @@ fn dispatch(args: &Args) -> Result<i32> {
         Command::Renew { force, name } => {
             return pass(
                 &config::load(&args.config)?,
-                Options { force: *force },
+                Options {
+                    force: *force,
+                    manual: true,
+                },
                 name.as_deref(),
                 true,
             );
         }
     }
     Ok(0)
+}
+
+fn http(config: &Config) -> LazyHttp {
+    LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT)
+}
+
+fn busy() -> i32 {
+    log::warn!("another wancert run is in progress; this one stops");
+    1
+}
+
+fn named_cert<'a>(config: &'a Config, name: &str) -> Result<&'a config::CertConf> {
+    config
+        .cert(name)
+        .ok_or_else(|| Error::other(format!("no config cert '{name}' in {}", config.file)))
 }
 
 /// A run or renew: take the lock, run, and map the outcomes to an exit code.
@@ -364,6 +479,16 @@ fn check(config: &Config) -> Result<i32> {
             cert.domains.join(", "),
             run::plan(config, cert, now)?
         );
+        if let Some(server) = &cert.acme_server {
+            println!("  from {server}");
+        }
+        if cert.challenge != config::ChallengeType::Dns01 {
+            println!(
+                "  by {}: `wancert persist-record {}` prints the record to publish",
+                cert.challenge.name(),
+                cert.name
+            );
+        }
     }
     Ok(0)
 }
@@ -425,5 +550,55 @@ mod tests {
         assert!(args("frobnicate").unwrap_err().contains("frobnicate"));
         assert!(args("status x").unwrap_err().contains("'x'"));
         assert!(args("--config").is_err());
+    }
+
+    #[test]
+    fn parses_the_account_commands() {
+        assert_eq!(
+            args("revoke nas --reason keyCompromise").unwrap().command,
+            Command::Revoke {
+                name: "nas".into(),
+                reason: Some("keyCompromise".into())
+            }
+        );
+        assert_eq!(
+            args("revoke nas").unwrap().command,
+            Command::Revoke {
+                name: "nas".into(),
+                reason: None
+            }
+        );
+        assert!(args("revoke").unwrap_err().contains("needs the name"));
+        assert!(
+            args("revoke nas --reason")
+                .unwrap_err()
+                .contains("--reason")
+        );
+        assert!(args("run --reason x").unwrap_err().contains("--reason"));
+        assert_eq!(
+            args("account rollover").unwrap().command,
+            Command::Account {
+                action: AccountAction::Rollover
+            }
+        );
+        assert_eq!(
+            args("account deactivate").unwrap().command,
+            Command::Account {
+                action: AccountAction::Deactivate
+            }
+        );
+        assert!(
+            args("account")
+                .unwrap_err()
+                .contains("rollover or deactivate")
+        );
+        assert!(args("account close").unwrap_err().contains("'close'"));
+        assert_eq!(
+            args("persist-record nas --publish").unwrap().command,
+            Command::PersistRecord {
+                name: "nas".into(),
+                publish: true
+            }
+        );
     }
 }

@@ -92,6 +92,27 @@ pub struct Global {
     /// Warn when a renewal failed and the installed certificate expires
     /// within this many days.
     pub expiry_warn_days: u32,
+    /// External account binding (RFC 8555 §7.3.4), options `eab_kid` and
+    /// `eab_hmac_key` (or `eab_hmac_key_file`): ZeroSSL and Google need it.
+    pub eab: Option<EabConf>,
+    /// The algorithm of a new account key (option `account_key_type`,
+    /// ECDSA only: RFC 8555 accounts sign with it).
+    pub account_key_type: KeyType,
+}
+
+/// External account binding credentials.
+#[derive(Clone)]
+pub struct EabConf {
+    pub kid: String,
+    /// The MAC key as the CA shows it (base64url), checked to decode.
+    pub hmac_key: String,
+}
+
+impl std::fmt::Debug for EabConf {
+    // The MAC key is a secret: never in a debug print either.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EabConf {{ kid: {:?}, hmac_key: *** }}", self.kid)
+    }
 }
 
 impl Default for Global {
@@ -108,6 +129,8 @@ impl Default for Global {
             propagation_interval: Duration::from_secs(5),
             notify_interval: Duration::from_secs(86400),
             expiry_warn_days: 14,
+            eab: None,
+            account_key_type: KeyType::Ec256,
         }
     }
 }
@@ -120,20 +143,83 @@ pub struct CertConf {
     pub line: usize,
     /// Lowercase, unique, the first one being the certificate's subject.
     pub domains: Vec<String>,
-    /// Name of a `config provider` section (checked to exist).
-    pub provider: String,
+    /// Name of a `config provider` section (checked to exist). Needed for
+    /// dns-01; optional for dns-persist-01, where it only publishes the
+    /// standing record on request.
+    pub provider: Option<String>,
     pub key_type: KeyType,
     /// Names of `config deploy` sections (checked to exist), in order.
     pub deploy: Vec<String>,
+    /// The CA's profile to ask for (draft-ietf-acme-profiles), option `profile`.
+    pub profile: Option<String>,
+    /// Renew when this many days are left (option `renew_days`), instead of
+    /// when a third of the lifetime is left; the CA's ARI window can still
+    /// make it earlier.
+    pub renew_days: Option<u32>,
+    /// This certificate's CA, when not the global one (option `acme_server`).
+    pub acme_server: Option<String>,
+    /// How the names are proved (option `challenge`).
+    pub challenge: ChallengeType,
+    /// Option `challenge_alias`: publish dns-01 TXT values at this name
+    /// instead of `_acme-challenge.<domain>`, which the user made a CNAME to
+    /// it (RFC 8555 §8.4 lets the CA follow it): the provider then needs
+    /// write access to the alias's zone only.
+    pub challenge_alias: Option<String>,
 }
 
-/// The certificate key's algorithm (option `key_type`).
+impl CertConf {
+    /// The directory URL this certificate is ordered from.
+    pub fn server<'a>(&'a self, global: &'a Global) -> &'a str {
+        self.acme_server.as_deref().unwrap_or(&global.acme_server)
+    }
+}
+
+/// The validation method (option `challenge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeType {
+    /// `dns-01` (RFC 8555 §8.4): a fresh TXT value per order, through the
+    /// provider's API. The default.
+    Dns01,
+    /// `dns-persist-01` (draft-ietf-acme-dns-persist): one standing record
+    /// naming the CA and the account; issuance makes no DNS change.
+    DnsPersist01,
+}
+
+impl ChallengeType {
+    /// The challenge's `type` in ACME.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChallengeType::Dns01 => "dns-01",
+            ChallengeType::DnsPersist01 => "dns-persist-01",
+        }
+    }
+}
+
+/// A key's algorithm (options `key_type` and `account_key_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {
     /// ECDSA P-256, `ec256`: the default, and what every client supports.
     Ec256,
     /// ECDSA P-384, `ec384`.
     Ec384,
+    /// RSA, `rsa2048`/`rsa3072`/`rsa4096`: certificate keys only, for old
+    /// clients; needs a build with the `rsa` feature.
+    Rsa2048,
+    Rsa3072,
+    Rsa4096,
+}
+
+impl KeyType {
+    /// The option value.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::Ec256 => "ec256",
+            KeyType::Ec384 => "ec384",
+            KeyType::Rsa2048 => "rsa2048",
+            KeyType::Rsa3072 => "rsa3072",
+            KeyType::Rsa4096 => "rsa4096",
+        }
+    }
 }
 
 /// A `config provider` or `config deploy` section. Its options belong to the
@@ -381,22 +467,15 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
             "expiry_warn_days",
             // Read by the hotplug script, not here.
             "wan_interface",
+            "eab_kid",
+            "eab_hmac_key",
+            "eab_hmac_key_file",
+            "account_key_type",
         ],
     );
     let mut g = Global::default();
     if let Some(v) = value(s, "acme_server") {
-        g.acme_server = match ACME_SERVERS.iter().find(|(k, _)| *k == v) {
-            Some((_, url)) => (*url).into(),
-            None if is_url(v) => v.into(),
-            None => {
-                let names: Vec<&str> = ACME_SERVERS.iter().map(|(k, _)| *k).collect();
-                let msg = format!(
-                    "option acme_server '{v}' is not a URL or one of {}",
-                    names.join(", ")
-                );
-                return Err(err(file, s, "acme_server", &msg));
-            }
-        };
+        g.acme_server = acme_server(file, s, v)?;
     }
     if let Some(v) = value(s, "email") {
         if !is_email(v) {
@@ -441,7 +520,73 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
             }
         };
     }
+    g.eab = eab(file, s)?;
+    g.account_key_type = match value(s, "account_key_type") {
+        None | Some("ec256") => KeyType::Ec256,
+        Some("ec384") => KeyType::Ec384,
+        Some(v) => {
+            let msg = format!("option account_key_type '{v}' is not ec256 or ec384");
+            return Err(err(file, s, "account_key_type", &msg));
+        }
+    };
     Ok(g)
+}
+
+/// `eab_kid` with `eab_hmac_key` (or `eab_hmac_key_file`, a 0600 file):
+/// both or neither. Messages never show the key.
+fn eab(file: &str, s: &Section) -> Result<Option<EabConf>> {
+    let key = match (value(s, "eab_hmac_key"), value(s, "eab_hmac_key_file")) {
+        (Some(_), Some(_)) => {
+            let msg = "set either option eab_hmac_key or option eab_hmac_key_file, not both";
+            return Err(err(file, s, "eab_hmac_key_file", msg));
+        }
+        (Some(k), None) => Some(k.to_string()),
+        (None, Some(path)) => {
+            Some(read_secret_file(path).map_err(|m| err(file, s, "eab_hmac_key_file", &m))?)
+        }
+        (None, None) => None,
+    };
+    match (value(s, "eab_kid"), key) {
+        (None, None) => Ok(None),
+        (Some(kid), Some(hmac_key)) => {
+            if crate::b64::decode(&hmac_key).is_none_or(|k| k.is_empty()) {
+                let msg = "option eab_hmac_key is not base64url: copy the HMAC key exactly as the CA shows it";
+                return Err(err(file, s, "eab_hmac_key", msg));
+            }
+            Ok(Some(EabConf {
+                kid: kid.into(),
+                hmac_key,
+            }))
+        }
+        (Some(_), None) => Err(err(
+            file,
+            s,
+            "eab_kid",
+            "option eab_kid needs option eab_hmac_key (or eab_hmac_key_file) from the same CA page",
+        )),
+        (None, Some(_)) => Err(err(
+            file,
+            s,
+            "eab_hmac_key",
+            "option eab_hmac_key needs option eab_kid from the same CA page",
+        )),
+    }
+}
+
+/// An `acme_server` value: a shortcut or a URL.
+fn acme_server(file: &str, s: &Section, v: &str) -> Result<String> {
+    match ACME_SERVERS.iter().find(|(k, _)| *k == v) {
+        Some((_, url)) => Ok((*url).into()),
+        None if is_url(v) => Ok(v.into()),
+        None => {
+            let names: Vec<&str> = ACME_SERVERS.iter().map(|(k, _)| *k).collect();
+            let msg = format!(
+                "option acme_server '{v}' is not a URL or one of {}",
+                names.join(", ")
+            );
+            Err(err(file, s, "acme_server", &msg))
+        }
+    }
 }
 
 /// An absolute path option: the daemon's working directory is not the
@@ -552,7 +697,21 @@ fn parse_cert(
     providers: &[PluginSection],
     deploys: &[PluginSection],
 ) -> Result<CertConf> {
-    warn_unknown(file, s, &["domain", "provider", "key_type", "deploy"]);
+    warn_unknown(
+        file,
+        s,
+        &[
+            "domain",
+            "provider",
+            "key_type",
+            "deploy",
+            "profile",
+            "renew_days",
+            "acme_server",
+            "challenge",
+            "challenge_alias",
+        ],
+    );
     let mut domains: Vec<String> = Vec::new();
     for v in s.list("domain") {
         let d = v.to_ascii_lowercase();
@@ -575,24 +734,78 @@ fn parse_cert(
         return Err(err(file, s, "domain", msg));
     }
 
-    let Some(provider) = value(s, "provider") else {
-        let msg = "option provider is missing: add `option provider 'NAME'` naming a config provider section";
-        return Err(err(file, s, "provider", msg));
+    let challenge = match value(s, "challenge") {
+        None | Some("dns-01") => ChallengeType::Dns01,
+        Some("dns-persist-01") => ChallengeType::DnsPersist01,
+        Some(v) => {
+            let msg = format!("option challenge '{v}' is not dns-01 or dns-persist-01");
+            return Err(err(file, s, "challenge", &msg));
+        }
     };
-    if !providers.iter().any(|p| p.name == provider) {
-        let msg = format!(
-            "option provider '{provider}' names no config provider section: add one or fix the name"
-        );
-        return Err(err(file, s, "provider", &msg));
+    let provider = value(s, "provider");
+    match provider {
+        None if challenge == ChallengeType::Dns01 => {
+            let msg = "option provider is missing: add `option provider 'NAME'` naming a config provider section";
+            return Err(err(file, s, "provider", msg));
+        }
+        Some(p) if !providers.iter().any(|x| x.name == p) => {
+            let msg = format!(
+                "option provider '{p}' names no config provider section: add one or fix the name"
+            );
+            return Err(err(file, s, "provider", &msg));
+        }
+        _ => {}
     }
+    let challenge_alias = match value(s, "challenge_alias") {
+        Some(_) if challenge != ChallengeType::Dns01 => {
+            let msg =
+                "option challenge_alias is for dns-01 only: remove it or the challenge option";
+            return Err(err(file, s, "challenge_alias", msg));
+        }
+        Some(v) => {
+            let a = v.trim_end_matches('.').to_ascii_lowercase();
+            if let Some(why) = dns_name_error(a.strip_prefix('_').unwrap_or(&a)) {
+                let msg = format!("option challenge_alias '{v}' is not a valid DNS name: {why}");
+                return Err(err(file, s, "challenge_alias", &msg));
+            }
+            Some(a)
+        }
+        None => None,
+    };
 
     let key_type = match value(s, "key_type") {
         None | Some("ec256") => KeyType::Ec256,
         Some("ec384") => KeyType::Ec384,
-        Some(v) => {
-            let msg = format!("option key_type '{v}' is not ec256 or ec384");
+        Some(v @ ("rsa2048" | "rsa3072" | "rsa4096")) if !cfg!(feature = "rsa") => {
+            let msg = format!(
+                "option key_type '{v}' needs a wancert built with RSA support (cargo feature rsa): use ec256 or ec384, or install that build"
+            );
             return Err(err(file, s, "key_type", &msg));
         }
+        Some("rsa2048") => KeyType::Rsa2048,
+        Some("rsa3072") => KeyType::Rsa3072,
+        Some("rsa4096") => KeyType::Rsa4096,
+        Some(v) => {
+            let msg =
+                format!("option key_type '{v}' is not ec256, ec384, rsa2048, rsa3072 or rsa4096");
+            return Err(err(file, s, "key_type", &msg));
+        }
+    };
+    let profile = value(s, "profile").map(String::from);
+    let renew_days = match value(s, "renew_days") {
+        None => None,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=365).contains(&n) && v.bytes().all(|c| c.is_ascii_digit()) => Some(n),
+            _ => {
+                let msg =
+                    format!("option renew_days '{v}' is not a whole number of days from 1 to 365");
+                return Err(err(file, s, "renew_days", &msg));
+            }
+        },
+    };
+    let acme_server = match value(s, "acme_server") {
+        Some(v) => Some(acme_server(file, s, v)?),
+        None => None,
     };
 
     let mut deploy: Vec<String> = Vec::new();
@@ -612,9 +825,14 @@ fn parse_cert(
         name: name.into(),
         line: s.line,
         domains,
-        provider: provider.into(),
+        provider: provider.map(String::from),
         key_type,
         deploy,
+        profile,
+        renew_days,
+        acme_server,
+        challenge,
+        challenge_alias,
     })
 }
 
@@ -744,7 +962,7 @@ config deploy 'copy'
         let nas = c.cert("nas").unwrap();
         assert_eq!(nas.line, 14);
         assert_eq!(nas.domains, ["nas.example.com", "*.nas.example.com"]);
-        assert_eq!(nas.provider, "home");
+        assert_eq!(nas.provider.as_deref(), Some("home"));
         assert_eq!(nas.key_type, KeyType::Ec384);
         assert_eq!(nas.deploy, ["uhttpd", "copy"]);
         let www = c.cert("www").unwrap();
@@ -1104,15 +1322,23 @@ config deploy 'copy'
             (kt("ec256"), kt("ec384"), kt("")),
             (KeyType::Ec256, KeyType::Ec384, KeyType::Ec256)
         );
-        for bad in ["rsa2048", "EC256", "ec521"] {
+        for bad in ["rsa1024", "EC256", "ec521"] {
             let text = cert(&format!("\tlist domain 'a.b'\n\toption key_type '{bad}'\n"));
             fails_with(
                 &text,
                 8,
                 &[&format!(
-                    "config cert 'c': option key_type '{bad}' is not ec256 or ec384"
+                    "config cert 'c': option key_type '{bad}' is not ec256, ec384, rsa2048"
                 )],
             );
+        }
+        for rsa in ["rsa2048", "rsa3072", "rsa4096"] {
+            let text = cert(&format!("\tlist domain 'a.b'\n\toption key_type '{rsa}'\n"));
+            if cfg!(feature = "rsa") {
+                assert_eq!(ok(&text).certs[0].key_type.name(), rsa);
+            } else {
+                fails_with(&text, 8, &["cargo feature rsa"]);
+            }
         }
     }
 
@@ -1158,7 +1384,7 @@ config deploy 'copy'
     fn unknown_things_are_warnings() {
         let text = format!(
             "config wancert 'global'\n\toption acme_srever 'x'\nconfig ddns 'home'\n\toption foo 'bar'\n{}",
-            cert("\tlist domain 'a.b'\n\toption renew_days '30'\n\toption extra ''\n")
+            cert("\tlist domain 'a.b'\n\toption renew_dayz '30'\n\toption extra ''\n")
         );
         let w = warnings(&text);
         assert_eq!(
@@ -1166,7 +1392,7 @@ config deploy 'copy'
             [
                 "WARN: /etc/config/wancert:3: unknown section type 'config ddns' ignored",
                 "WARN: /etc/config/wancert:2: config wancert 'global': unknown option 'acme_srever' ignored",
-                "WARN: /etc/config/wancert:12: config cert 'c': unknown option 'renew_days' ignored",
+                "WARN: /etc/config/wancert:12: config cert 'c': unknown option 'renew_dayz' ignored",
                 "WARN: /etc/config/wancert:13: config cert 'c': unknown option 'extra' ignored",
             ]
         );
@@ -1250,5 +1476,121 @@ mod secret_tests {
                 .to_string()
                 .contains("not both")
         );
+    }
+}
+
+#[cfg(test)]
+mod acme_option_tests {
+    use super::*;
+
+    const FILE: &str = "/c";
+
+    fn cert(extra: &str) -> String {
+        format!(
+            "config provider 'p'\n\toption type 'x'\nconfig cert 'c'\n\tlist domain 'a.example'\n{extra}"
+        )
+    }
+
+    fn error(text: &str) -> String {
+        parse(FILE, text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn cert_acme_options() {
+        let c = parse(
+            FILE,
+            &cert(
+                "\toption provider 'p'\n\toption profile 'shortlived'\n\toption renew_days '20'\n\toption acme_server 'zerossl'\n\toption challenge_alias 'A.Delegate.example.'\n",
+            ),
+        )
+        .unwrap();
+        let c = &c.certs[0];
+        assert_eq!(c.profile.as_deref(), Some("shortlived"));
+        assert_eq!(c.renew_days, Some(20));
+        assert_eq!(
+            c.acme_server.as_deref(),
+            Some("https://acme.zerossl.com/v2/DV90")
+        );
+        assert_eq!(c.challenge, ChallengeType::Dns01);
+        assert_eq!(c.challenge_alias.as_deref(), Some("a.delegate.example"));
+        let g = Global::default();
+        assert_eq!(c.server(&g), "https://acme.zerossl.com/v2/DV90");
+
+        // dns-persist-01 needs no provider.
+        let c = parse(FILE, &cert("\toption challenge 'dns-persist-01'\n")).unwrap();
+        assert_eq!(c.certs[0].challenge, ChallengeType::DnsPersist01);
+        assert_eq!(c.certs[0].provider, None);
+        assert_eq!(c.certs[0].server(&g), g.acme_server);
+
+        for (extra, words) in [
+            ("", "option provider is missing"),
+            (
+                "\toption provider 'p'\n\toption renew_days '0'\n",
+                "renew_days '0' is not a whole number of days",
+            ),
+            (
+                "\toption provider 'p'\n\toption renew_days '30d'\n",
+                "renew_days '30d'",
+            ),
+            (
+                "\toption provider 'p'\n\toption challenge 'http-01'\n",
+                "option challenge 'http-01' is not dns-01 or dns-persist-01",
+            ),
+            (
+                "\toption provider 'p'\n\toption acme_server 'nope'\n",
+                "option acme_server 'nope' is not a URL",
+            ),
+            (
+                "\toption provider 'p'\n\toption challenge_alias 'a..b'\n",
+                "challenge_alias 'a..b' is not a valid DNS name",
+            ),
+            (
+                "\toption challenge 'dns-persist-01'\n\toption challenge_alias 'x.example'\n",
+                "challenge_alias is for dns-01 only",
+            ),
+        ] {
+            let e = error(&cert(extra));
+            assert!(e.contains(words), "{e}");
+        }
+    }
+
+    #[test]
+    fn eab_and_account_key_type() {
+        let g = |body: &str| parse(FILE, &format!("config wancert 'global'\n{body}"));
+        let c = g("\toption eab_kid 'kid-1'\n\toption eab_hmac_key 'c2VjcmV0LWtleS0xMjM0NTY3ODkw'\n\toption account_key_type 'ec384'\n").unwrap();
+        let eab = c.global.eab.as_ref().unwrap();
+        assert_eq!(eab.kid, "kid-1");
+        assert!(
+            !format!("{:?}", c.global).contains("c2VjcmV0"),
+            "the key is not in debug output"
+        );
+        assert_eq!(c.global.account_key_type, KeyType::Ec384);
+        for (body, words) in [
+            ("\toption eab_kid 'k'\n", "needs option eab_hmac_key"),
+            ("\toption eab_hmac_key 'c2VjcmV0'\n", "needs option eab_kid"),
+            (
+                "\toption eab_kid 'k'\n\toption eab_hmac_key 'not base64!'\n",
+                "not base64url",
+            ),
+            (
+                "\toption account_key_type 'rsa2048'\n",
+                "account_key_type 'rsa2048' is not ec256 or ec384",
+            ),
+        ] {
+            let e = g(body).unwrap_err().to_string();
+            assert!(e.contains(words), "{e}");
+            assert!(!e.contains("c2VjcmV0"), "the key is not shown: {e}");
+        }
+        let path = std::env::temp_dir().join(format!("wancert-eab-{}", std::process::id()));
+        std::fs::write(&path, "c2VjcmV0LWtleQ\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = g(&format!(
+            "\toption eab_kid 'k'\n\toption eab_hmac_key_file '{}'\n",
+            path.display()
+        ))
+        .unwrap();
+        assert_eq!(c.global.eab.unwrap().hmac_key, "c2VjcmV0LWtleQ");
+        std::fs::remove_file(path).unwrap();
     }
 }

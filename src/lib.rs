@@ -33,6 +33,7 @@ pub mod cli;
 pub mod error;
 pub mod issue;
 pub mod logger;
+pub mod manage;
 pub mod propagation;
 pub mod run;
 pub mod status;

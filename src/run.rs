@@ -4,29 +4,79 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::acme::client::Client;
+use crate::acme::ari::{self, Window};
+use crate::acme::client::{Client, Eab};
 use crate::clock::Clock;
-use crate::config::{CertConf, Config, KeyType};
+use crate::config::{CertConf, Config};
 use crate::deploy::{self, Material};
 use crate::http::Http;
 use crate::keys::{self, AccountKey};
-use crate::renewal::{self, Due};
-use crate::status::{CertRun, RunState};
+use crate::providers::{self, DnsProvider};
+use crate::renewal::{self, Due, Inputs};
+use crate::status::{AriState, CertRun, RunState};
 use crate::store::{self, Pair};
-use crate::{Error, Result, der, issue, pem, providers};
+use crate::{Error, Result, b64, der, issue, pem};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Options {
     /// Renew even when not due.
     pub force: bool,
+    /// A `renew` from the command line: a back-off does not hold it back.
+    pub manual: bool,
 }
 
 /// What happened to one certificate.
 #[derive(Debug)]
 pub enum Outcome {
-    Issued { not_after: i64 },
-    Fresh { renew_at: i64 },
+    Issued {
+        not_after: i64,
+    },
+    Fresh {
+        renew_at: i64,
+    },
+    /// Due, but waiting after a failure.
+    BackingOff {
+        retry_at: i64,
+    },
     Failed(Error),
+}
+
+/// After a failed ARI check, ask again this much later.
+const ARI_RETRY_AFTER_ERROR: i64 = 3600;
+
+/// What the renewal decision takes from the configuration and the last runs.
+pub fn inputs(
+    cert: &CertConf,
+    run: &CertRun,
+    installed: Option<&der::CertInfo>,
+    files: &CertFiles,
+    opts: Options,
+) -> Inputs {
+    let id = installed.and_then(ari_id);
+    let ari = run
+        .ari
+        .as_ref()
+        .filter(|a| id.as_ref() == Some(&a.cert_id))
+        .and_then(|a| a.renew_at);
+    Inputs {
+        renew_days: cert.renew_days,
+        ari_renew_at: ari,
+        retry_at: run.retry_at,
+        revoked: installed.is_some_and(|i| files.is_revoked(i)),
+        force: opts.force,
+        manual: opts.manual,
+        in_flight: files.order.exists(),
+    }
+}
+
+/// The ARI identifier of a certificate (RFC 9773 §4.1); `None` without an
+/// Authority Key Identifier.
+pub fn ari_id(info: &der::CertInfo) -> Option<String> {
+    info.aki.as_ref().map(|aki| ari::cert_id(aki, &info.serial))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where one certificate lives in the state directory.
@@ -35,6 +85,10 @@ pub struct CertFiles {
     pub pair: Pair,
     /// Deploy targets that have the current certificate: name → fingerprint.
     pub deployed: PathBuf,
+    /// The order in flight (`issue::InFlight`), while one is.
+    pub order: PathBuf,
+    /// The serial (hex) of a certificate `wancert revoke` revoked.
+    pub revoked: PathBuf,
 }
 
 impl CertFiles {
@@ -43,8 +97,18 @@ impl CertFiles {
         CertFiles {
             pair: Pair::in_dir(&dir),
             deployed: dir.join("deployed.json"),
+            order: dir.join("order.json"),
+            revoked: dir.join("revoked"),
             dir,
         }
+    }
+
+    /// Whether `info` is the certificate `wancert revoke` revoked.
+    pub fn is_revoked(&self, info: &der::CertInfo) -> bool {
+        store::read(&self.revoked)
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.trim() == hex(&info.serial))
     }
 
     /// The installed chain's leaf, if any.
@@ -119,7 +183,7 @@ pub fn run(
     Ok(results)
 }
 
-struct Session<'a> {
+pub struct Session<'a> {
     config: &'a Config,
     http: &'a dyn Http,
     clock: &'a dyn Clock,
@@ -127,7 +191,7 @@ struct Session<'a> {
     account: Option<AccountKey>,
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
     fn one(
         &mut self,
         cert: &CertConf,
@@ -143,12 +207,12 @@ impl Session<'_> {
             );
         }
         let installed = files.installed()?;
-        let due = renewal::decide(
-            installed.as_ref().map(|(_, i)| i),
-            &cert.domains,
-            now,
-            opts.force,
-        );
+        let info = installed.as_ref().map(|(_, i)| i);
+        if let Some(info) = info {
+            self.check_ari(cert, info, now, record);
+        }
+        let inputs = inputs(cert, record, info, &files, opts);
+        let due = renewal::decide(info, &cert.domains, now, &inputs);
         let outcome = match due {
             Due::NotYet { renew_at } => {
                 log::debug!(
@@ -158,52 +222,158 @@ impl Session<'_> {
                 );
                 Outcome::Fresh { renew_at }
             }
+            Due::BackingOff { retry_at } => {
+                log::info!(
+                    "{}: due, but {} attempt(s) failed: the next one is at {}",
+                    cert.name,
+                    record.failures,
+                    der::rfc3339(retry_at)
+                );
+                Outcome::BackingOff { retry_at }
+            }
             due => {
                 log::info!("{}: {}", cert.name, describe(&due));
                 record.last_attempt = Some(now);
                 record.last_error = None;
-                let not_after = self.issue(cert, &files)?;
-                Outcome::Issued { not_after }
+                match self.issue(cert, &files, &due, info, now, record) {
+                    Ok(not_after) => {
+                        record.failures = 0;
+                        record.retry_at = None;
+                        Outcome::Issued { not_after }
+                    }
+                    Err(e) => {
+                        record.failures = record.failures.saturating_add(1);
+                        let retry_at = now + renewal::backoff(record.failures);
+                        record.retry_at = Some(retry_at);
+                        log::info!(
+                            "{}: {} failed attempt(s) in a row: the next automatic one is at {}",
+                            cert.name,
+                            record.failures,
+                            der::rfc3339(retry_at)
+                        );
+                        return Err(e);
+                    }
+                }
             }
         };
         self.deploy(cert, &files, &mut record.deploy_errors)?;
         Ok(outcome)
     }
 
-    fn issue(&mut self, cert: &CertConf, files: &CertFiles) -> Result<i64> {
-        let global = &self.config.global;
-        store::ensure_dir(&global.state_dir)?;
+    /// The account key, loaded (or created) on first need.
+    fn account(&mut self) -> Result<&AccountKey> {
         if self.account.is_none() {
-            self.account = Some(load_or_create_account(&global.state_dir)?);
+            let global = &self.config.global;
+            store::ensure_dir(&global.state_dir)?;
+            self.account = Some(load_or_create_account(
+                &global.state_dir,
+                global.account_key_type,
+            )?);
         }
-        let account = self
-            .account
+        self.account
             .as_ref()
-            .ok_or_else(|| Error::other("no account key"))?;
-        let section = self.config.provider(&cert.provider).ok_or_else(|| {
+            .ok_or_else(|| Error::other("no account key"))
+    }
+
+    /// Ask the CA about the installed certificate when a check is due: when
+    /// the last answer is about another certificate (or there is none: a
+    /// fresh boot), or its Retry-After has passed. A failed check is logged
+    /// and tried again an hour later; it never fails the certificate.
+    fn check_ari(&mut self, cert: &CertConf, info: &der::CertInfo, now: i64, record: &mut CertRun) {
+        let Some(id) = ari_id(info) else { return };
+        let last = record.ari.take().filter(|a| a.cert_id == id);
+        if let Some(a) = &last
+            && a.next_check.is_none_or(|t| now < t)
+        {
+            record.ari = last;
+            return;
+        }
+        let server = cert.server(&self.config.global).to_string();
+        let (http, clock) = (self.http, self.clock);
+        let fetched = self.account().and_then(|key| {
+            let client = Client::new(http, clock, key, &server)?;
+            ari_state(&client, id.clone(), last.as_ref(), now)
+        });
+        record.ari = Some(match fetched {
+            Ok(state) => state,
+            Err(e) => {
+                log::warn!(
+                    "{}: cannot get the CA's renewal information: {e}",
+                    cert.name
+                );
+                AriState {
+                    next_check: Some(now + ARI_RETRY_AFTER_ERROR),
+                    ..last.unwrap_or(AriState {
+                        cert_id: id,
+                        window: None,
+                        renew_at: None,
+                        explanation: None,
+                        next_check: None,
+                    })
+                }
+            }
+        });
+    }
+
+    /// The DNS provider of a certificate, if it names one.
+    fn provider(&self, cert: &CertConf) -> Result<Option<Box<dyn DnsProvider + 'a>>> {
+        let Some(name) = &cert.provider else {
+            return Ok(None);
+        };
+        let section = self.config.provider(name).ok_or_else(|| {
             Error::other(format!(
-                "config cert '{}': no config provider '{}'",
-                cert.name, cert.provider
+                "config cert '{}': no config provider '{name}'",
+                cert.name
             ))
         })?;
         let env = providers::Env {
             http: self.http,
             clock: self.clock,
         };
-        let mut dns = providers::build(section, &env)?;
+        providers::build(section, &env).map(Some)
+    }
 
-        let mut client = Client::new(self.http, self.clock, account, &global.acme_server)?;
-        client.account(global.email.as_deref())?;
-        let key_pem = keys::generate(cert.key_type)?;
-        let chain = issue::issue(
+    fn issue(
+        &mut self,
+        cert: &CertConf,
+        files: &CertFiles,
+        due: &Due,
+        installed: Option<&der::CertInfo>,
+        now: i64,
+        record: &mut CertRun,
+    ) -> Result<i64> {
+        let mut dns = self.provider(cert)?;
+        let (http, clock, config) = (self.http, self.clock, self.config);
+        let global = &config.global;
+        if crate::manage::new_key_path(&global.state_dir).exists() {
+            crate::manage::finish_rollover(config, http, clock, cert.server(global))?;
+            self.account = None;
+        }
+        let account = self.account()?;
+        let mut client = Client::new(http, clock, account, cert.server(global))?;
+        client.account(global.email.as_deref(), eab(config)?.as_ref())?;
+        // RFC 9773 §5: name the certificate this one replaces, when the CA
+        // has ARI and the names are the same.
+        let replaces = match due {
+            Due::Expiring { .. } | Due::Suggested { .. } | Due::Forced | Due::Interrupted
+                if client.directory.renewal_info.is_some() =>
+            {
+                installed.and_then(ari_id)
+            }
+            _ => None,
+        };
+        store::ensure_dir(&files.dir)?;
+        let issued = issue::issue(
             &mut client,
             account,
-            dns.as_mut(),
+            dns.as_deref_mut(),
             global,
             cert,
-            &key_pem,
-            self.clock,
+            &files.order,
+            replaces.as_deref(),
+            clock,
         )?;
+        let (chain, key_pem) = (issued.chain, issued.key_pem);
 
         let leaf = pem::decode_all(&chain, "CERTIFICATE");
         let info = leaf
@@ -211,12 +381,14 @@ impl Session<'_> {
             .and_then(|d| der::parse_cert(d))
             .ok_or_else(|| Error::other("the CA sent no readable certificate"))?;
         if info.spki != keys::spki(&key_pem)? {
+            store::remove(&files.order)?;
             return Err(Error::other(
                 "the CA's certificate does not match our key: not installed",
             ));
         }
-        store::ensure_dir(&files.dir)?;
         files.pair.install(&key_pem, &chain)?;
+        store::remove(&files.order)?;
+        store::remove(&files.revoked)?;
         log::info!(
             "{}: installed a certificate for {} valid until {} in {}",
             cert.name,
@@ -224,6 +396,18 @@ impl Session<'_> {
             der::rfc3339(info.not_after),
             files.dir.display()
         );
+        // Ask about the new certificate now, while the client is at hand, so
+        // that the runs until the next check need no request at all.
+        record.ari = ari_id(&info).and_then(|id| match ari_state(&client, id, None, now) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                log::warn!(
+                    "{}: cannot get the CA's renewal information: {e}",
+                    cert.name
+                );
+                None
+            }
+        });
         Ok(info.not_after)
     }
 
@@ -301,7 +485,17 @@ fn describe(due: &Due) -> String {
         Due::Missing => "no certificate yet: issuing".into(),
         Due::NamesChanged => "the configured names changed: issuing".into(),
         Due::Forced => "renewal forced".into(),
+        Due::Revoked => "the certificate was revoked: replacing it".into(),
+        Due::Interrupted => "an interrupted run left an order in flight: finishing it".into(),
+        Due::BackingOff { retry_at } => format!(
+            "due; after a failure, the next attempt is at {}",
+            der::rfc3339(*retry_at)
+        ),
         Due::Expiring { not_after } => format!("expires {}: renewing", der::rfc3339(*not_after)),
+        Due::Suggested { at } => format!(
+            "the moment chosen in the CA's renewal window ({}) has come: renewing",
+            der::rfc3339(*at)
+        ),
         Due::NotYet { renew_at } => format!("fresh until {}", der::rfc3339(*renew_at)),
     }
 }
@@ -310,21 +504,88 @@ fn describe(due: &Due) -> String {
 pub fn plan(config: &Config, cert: &CertConf, now: i64) -> Result<String> {
     let files = CertFiles::new(&config.global.state_dir, &cert.name);
     let installed = files.installed()?;
+    let info = installed.as_ref().map(|(_, i)| i);
+    let runs = RunState::load(&config.global.run_dir);
+    let run = runs.certs.get(&cert.name).cloned().unwrap_or_default();
+    let inputs = inputs(cert, &run, info, &files, Options::default());
     Ok(describe(&renewal::decide(
-        installed.as_ref().map(|(_, i)| i),
+        info,
         &cert.domains,
         now,
-        false,
+        &inputs,
     )))
 }
 
-fn load_or_create_account(state_dir: &Path) -> Result<AccountKey> {
-    let path = state_dir.join("account.key");
+/// Ask the CA's renewalInfo about `id` (RFC 9773 §4.1) and keep the moment
+/// chosen earlier while the window stays the same.
+fn ari_state(
+    client: &Client<'_>,
+    id: String,
+    last: Option<&AriState>,
+    now: i64,
+) -> Result<AriState> {
+    let Some((info, retry)) = client.renewal_info(&id)? else {
+        return Ok(AriState {
+            cert_id: id,
+            window: None,
+            renew_at: None,
+            explanation: None,
+            next_check: None,
+        });
+    };
+    let window = Window::of(&info);
+    let renew_at = window.map(|w| match last {
+        Some(l) if l.window == Some((w.start, w.end)) && l.renew_at.is_some() => {
+            l.renew_at.unwrap_or(w.start)
+        }
+        _ => w.choose(keys::random_u64()),
+    });
+    if let (Some(w), Some(at)) = (window, renew_at) {
+        log::info!(
+            "the CA suggests renewing between {} and {}: chose {}",
+            der::rfc3339(w.start),
+            der::rfc3339(w.end),
+            der::rfc3339(at)
+        );
+    }
+    Ok(AriState {
+        cert_id: id,
+        window: window.map(|w| (w.start, w.end)),
+        renew_at,
+        explanation: info.explanation_url,
+        next_check: Some(ari::next_check(now, retry)),
+    })
+}
+
+/// The EAB credentials of the configuration, decoded.
+pub fn eab(config: &Config) -> Result<Option<Eab>> {
+    let Some(e) = &config.global.eab else {
+        return Ok(None);
+    };
+    let hmac_key = b64::decode(&e.hmac_key)
+        .ok_or_else(|| Error::other("option eab_hmac_key is not base64url"))?;
+    Ok(Some(Eab {
+        kid: e.kid.clone(),
+        hmac_key,
+    }))
+}
+
+/// The account key in `state_dir/account.key`, created (of `kind`) when
+/// there is none.
+pub fn load_or_create_account(
+    state_dir: &Path,
+    kind: crate::config::KeyType,
+) -> Result<AccountKey> {
+    let path = account_key_path(state_dir);
     if let Some(text) = store::read(&path)? {
         return AccountKey::from_pem(&text).map_err(|e| e.context(&path.display().to_string()));
     }
-    let pem = keys::generate(KeyType::Ec256)?;
+    let pem = keys::generate(kind)?;
     store::write_atomic(&path, pem.as_bytes(), store::SECRET)?;
     log::info!("created a new account key in {}", path.display());
     AccountKey::from_pem(&pem)
+}
+
+pub fn account_key_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("account.key")
 }

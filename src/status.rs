@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::run::CertFiles;
-use crate::{Result, der, renewal, store};
+use crate::{Result, der, renewal, run, store};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -50,16 +50,40 @@ pub struct CertStatus {
     pub not_before: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_after: Option<String>,
-    /// Start of the renewal window.
+    /// When a run renews it: the moment chosen in the CA's ARI window, else
+    /// the fallback rule (a third of the lifetime left, or `renew_days`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renew_at: Option<String>,
+    /// The CA's suggested renewal window (RFC 9773), when it has ARI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ari_window_start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ari_window_end: Option<String>,
+    /// The CA's explanation of its window (an incident report, typically).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ari_explanation: Option<String>,
+    /// When a run next asks the CA for renewal information.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_ari_check: Option<String>,
+    /// Failed attempts in a row.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// The CA this certificate comes from, and the profile asked for.
+    pub acme_server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    pub challenge: &'static str,
+    /// The installed certificate was revoked; the next run replaces it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_left: Option<i64>,
     /// Whether the next run will try to issue it (missing, names changed,
     /// or inside its renewal window).
     pub due: bool,
-    /// When a run will next try: the start of the renewal window while it
-    /// is ahead; absent when due (the next scheduled run tries).
+    /// When a run will next try: after failures, the end of the back-off;
+    /// otherwise the renewal moment while it is ahead; absent when due (the
+    /// next scheduled run tries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_attempt: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,6 +138,39 @@ pub struct CertRun {
     /// Deploy target → its last error.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deploy_errors: BTreeMap<String, String>,
+    /// Failed issuance attempts in a row (a success resets it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// Back-off: no automatic attempt before this (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<i64>,
+    /// What the CA's renewal information says about the installed
+    /// certificate. Volatile like the rest: after a reboot the next run asks
+    /// again, and a run between checks asks nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ari: Option<AriState>,
+}
+
+/// The last ARI answer for one certificate (RFC 9773).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AriState {
+    /// The certificate it is about (RFC 9773 §4.1 identifier).
+    pub cert_id: String,
+    /// The suggested window, Unix seconds; `None` when the CA has no ARI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<(i64, i64)>,
+    /// The moment chosen inside the window, kept while the window stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    /// When to ask again; `None`: not before a reboot (the CA has no ARI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl RunState {
@@ -167,10 +224,20 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             })
             .collect();
         let path = |p: &Path| Some(p.display().to_string());
-        let due = !matches!(
-            renewal::decide(installed.as_ref(), &cert.domains, now, false),
-            renewal::Due::NotYet { .. }
-        );
+        let revoked = installed.as_ref().is_some_and(|i| files.is_revoked(i));
+        let inputs = run::inputs(cert, &run, installed.as_ref(), &files, Default::default());
+        let ari = run
+            .ari
+            .as_ref()
+            .filter(|a| installed.as_ref().and_then(run::ari_id).as_ref() == Some(&a.cert_id));
+        let window = ari.and_then(|a| a.window);
+        let decision = renewal::decide(installed.as_ref(), &cert.domains, now, &inputs);
+        let due = decision.is_due();
+        let next_attempt = match decision {
+            renewal::Due::BackingOff { retry_at } => Some(retry_at),
+            renewal::Due::NotYet { renew_at } => Some(renew_at),
+            _ => None,
+        };
         certs.push(CertStatus {
             name: cert.name.clone(),
             domains: cert.domains.clone(),
@@ -179,19 +246,25 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             not_after: installed.as_ref().map(|i| der::rfc3339(i.not_after)),
             renew_at: installed
                 .as_ref()
-                .map(|i| der::rfc3339(renewal::renew_at(i))),
+                .map(|i| der::rfc3339(renewal::renew_at(i, &inputs))),
+            ari_window_start: window.map(|w| der::rfc3339(w.0)),
+            ari_window_end: window.map(|w| der::rfc3339(w.1)),
+            ari_explanation: ari.and_then(|a| a.explanation.clone()),
+            next_ari_check: ari.and_then(|a| a.next_check).map(der::rfc3339),
+            failures: run.failures,
+            acme_server: cert.server(&config.global).to_string(),
+            profile: cert.profile.clone(),
+            challenge: cert.challenge.name(),
+            revoked,
             days_left: installed
                 .as_ref()
                 .map(|i| (i.not_after - now).div_euclid(86400)),
             due,
-            next_attempt: installed
-                .as_ref()
-                .filter(|_| !due)
-                .map(|i| der::rfc3339(renewal::renew_at(i))),
+            next_attempt: next_attempt.map(der::rfc3339),
             key_path: installed.as_ref().and_then(|_| path(&files.pair.key)),
             fullchain_path: installed.as_ref().and_then(|_| path(&files.pair.chain)),
             last_attempt: run.last_attempt.map(der::rfc3339),
-            last_error: run.last_error,
+            last_error: run.last_error.clone(),
             deploy,
         });
     }
@@ -224,8 +297,26 @@ pub fn render(status: &Status) -> String {
             )),
             _ => out.push_str(&format!("{}: {domains}: not issued yet\n", c.name)),
         }
+        if c.revoked {
+            out.push_str("  revoked: the next run replaces it\n");
+        }
+        if let (Some(s), Some(e)) = (&c.ari_window_start, &c.ari_window_end) {
+            out.push_str(&format!("  CA's renewal window: {s} to {e}\n"));
+        }
+        if let Some(x) = &c.ari_explanation {
+            out.push_str(&format!("  CA's explanation: {x}\n"));
+        }
+        if let Some(t) = &c.next_ari_check {
+            out.push_str(&format!("  next renewal information check: {t}\n"));
+        }
         if let Some(e) = &c.last_error {
             out.push_str(&format!("  last error: {e}\n"));
+        }
+        if let Some(t) = &c.next_attempt {
+            out.push_str(&format!(
+                "  {} failed attempt(s): next attempt at {t}\n",
+                c.failures
+            ));
         }
         for d in &c.deploy {
             let state = if d.current {

@@ -62,6 +62,22 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     sync_dir(path)
 }
 
+/// Remove `path` (durably); `false` when it was not there, so that a run
+/// with nothing to remove touches nothing.
+pub fn remove(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(path).map(|()| true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("remove", path, e)),
+    }
+}
+
+/// Rename `from` to `to` atomically (same directory), durably.
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).map_err(|e| Error::io("rename", from, e))?;
+    sync_dir(to)
+}
+
 /// `dir/.name.suffix`: a hidden temporary next to `path`, on the same file
 /// system so the rename is atomic, and hidden from globs such as `*.pem`.
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -184,6 +200,12 @@ mod tests {
         assert!(write_if_changed(&p, b"other!", SECRET).unwrap());
         assert_eq!(fs::read(&p).unwrap(), b"other!");
         assert_eq!(fs::read_dir(&d).unwrap().count(), 1, "no temporary left");
+        let q = d.join("moved");
+        rename(&p, &q).unwrap();
+        assert_eq!(fs::read(&q).unwrap(), b"other!");
+        assert!(remove(&q).unwrap());
+        assert!(!remove(&q).unwrap(), "removing what is gone is no error");
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 0);
         fs::remove_dir_all(d).unwrap();
     }
 

@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup.sh
 cargo test --locked "$@"
+# RSA certificate keys are a cargo feature: its generator and one issuance.
+cargo test --locked --features rsa --lib --test e2e_pebble rsa
 bash tests/openwrt.sh

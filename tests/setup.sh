@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install what the tests and the demo need on Debian/Ubuntu: the lab's CA
-# (pebble) and DNS servers (knot; PowerDNS with its sqlite backend for the
-# powerdns provider), kdig, openssl, python3, and busybox, shellcheck and
+# Install what the tests and the demo need on Debian/Ubuntu: the lab's CAs
+# (pebble; acme2certifier from PyPI in a virtualenv under target/), DNS servers
+# (knot; PowerDNS with its sqlite backend for the powerdns provider) and
+# resolver (unbound), kdig, openssl, python3, and busybox, shellcheck and
 # nodejs for tests/openwrt.sh. Quick when all is there already.
 set -euo pipefail
 
@@ -16,6 +17,8 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
+command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] || need+=(unbound)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 command -v cc >/dev/null || need+=(gcc)
 # tests/openwrt.sh: the router's shell, shell lint, and node for the LuCI views.
 command -v busybox >/dev/null || need+=(busybox)
@@ -33,4 +36,16 @@ fi
 if ! command -v cargo >/dev/null; then
     echo "setup: cargo is missing: install Rust (rustup, or Debian's cargo)" >&2
     exit 1
+fi
+
+# acme2certifier, the second CA of the tests (ARI, profiles, dns-persist-01),
+# pinned, in its own virtualenv: nothing is installed system-wide.
+A2C_VERSION=0.46.3
+venv=${WANCERT_A2C_VENV:-$(cd "$(dirname "$0")/.." && pwd)/target/a2c-venv}
+if ! [ -f "$venv/.a2c-$A2C_VERSION" ]; then
+    echo "setup: installing acme2certifier $A2C_VERSION into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "acme2certifier==$A2C_VERSION"
+    touch "$venv/.a2c-$A2C_VERSION"
 fi

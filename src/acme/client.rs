@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::jws::{self, KeyId, Signer};
 use super::types::{
-    Authorization, AuthzStatus, Directory, Identifier, Order, OrderStatus, Problem,
+    Account, Authorization, AuthzStatus, Directory, Identifier, Order, OrderStatus, Problem,
+    RenewalInfo,
 };
 use crate::clock::Clock;
 use crate::http::{Http, Request, Response};
@@ -26,6 +27,14 @@ const POLL_FIRST: Duration = Duration::from_millis(250);
 const POLL_MAX: Duration = Duration::from_secs(10);
 
 const JOSE: &str = "application/jose+json";
+
+/// External account binding credentials (RFC 8555 §7.3.4), from the CA's
+/// account page. Never logged.
+pub struct Eab {
+    pub kid: String,
+    /// The MAC key, decoded from the base64url the CA shows.
+    pub hmac_key: Vec<u8>,
+}
 
 pub struct Client<'a> {
     http: &'a dyn Http,
@@ -83,31 +92,208 @@ impl<'a> Client<'a> {
         self.kid = Some(kid);
     }
 
-    /// Find or create the account for our key (RFC 8555 §7.3), agreeing to
-    /// the terms of service. Returns the account URL.
-    pub fn account(&mut self, email: Option<&str>) -> Result<String> {
+    /// Find the account of our key (RFC 8555 §7.3.1, `onlyReturnExisting`),
+    /// else create it (§7.3), agreeing to the terms of service and binding it
+    /// to `eab` when given (§7.3.4). An existing account whose contact
+    /// differs from `email` is updated (§7.3.2). Returns the account URL.
+    pub fn account(&mut self, email: Option<&str>, eab: Option<&Eab>) -> Result<String> {
         let contact: Vec<String> = email.iter().map(|e| format!("mailto:{e}")).collect();
-        let payload = serde_json::json!({ "termsOfServiceAgreed": true, "contact": contact });
+        if let Some((kid, account)) = self.find_account()? {
+            if account.contact != contact {
+                let update = serde_json::json!({ "contact": contact });
+                self.post(&kid, Some(&update), "updating the account's contact")?;
+                log::info!("updated the account's contact to {contact:?}");
+            }
+            return Ok(kid);
+        }
         let url = self.directory.new_account.clone();
+        let mut payload = serde_json::json!({ "termsOfServiceAgreed": true, "contact": contact });
+        let required = self
+            .directory
+            .meta
+            .as_ref()
+            .is_some_and(|m| m.external_account_required);
+        match eab {
+            Some(eab) => {
+                let binding = jws::eab(&eab.kid, &eab.hmac_key, &url, &self.key.jwk())?;
+                payload["externalAccountBinding"] =
+                    serde_json::to_value(binding).unwrap_or_default();
+            }
+            None if required => {
+                return Err(Error::other(format!(
+                    "the CA at {} requires external account binding: set option eab_kid and option eab_hmac_key in config wancert 'global' to the values from the CA's account page",
+                    self.directory_url
+                )));
+            }
+            None => {}
+        }
         let resp = self.post(&url, Some(&payload), "account registration")?;
-        let kid = resp
-            .header("location")
-            .ok_or_else(|| self.malformed("account registration", "no Location header"))?
-            .to_string();
+        let kid = self.location(&resp, "account registration")?;
+        log::info!("created the ACME account {kid}");
         self.kid = Some(kid.clone());
         Ok(kid)
     }
 
-    /// Place an order (RFC 8555 §7.4). Returns its URL and the order.
-    pub fn new_order(&mut self, domains: &[String]) -> Result<(String, Order)> {
+    /// The account of our key, if the CA has one (RFC 8555 §7.3.1,
+    /// `onlyReturnExisting`): its URL and object. An account that is no
+    /// longer valid is an error saying what to do.
+    pub fn find_account(&mut self) -> Result<Option<(String, Account)>> {
+        let url = self.directory.new_account.clone();
+        let existing = serde_json::json!({ "onlyReturnExisting": true });
+        let resp = match self.post(&url, Some(&existing), "looking up the account") {
+            Ok(resp) => resp,
+            Err(Error::Acme { problem, .. }) if problem.short() == "accountDoesNotExist" => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let kid = self.location(&resp, "looking up the account")?;
+        let account: Account = parse_json(&resp.body, &url, "account")?;
+        if account.status != "valid" {
+            return Err(Error::other(format!(
+                "the ACME account {kid} is {}: move state_dir/account.key aside to start a new account",
+                account.status
+            )));
+        }
+        self.kid = Some(kid.clone());
+        Ok(Some((kid, account)))
+    }
+
+    /// Deactivate the account (RFC 8555 §7.3.6). It cannot be used again.
+    pub fn deactivate(&self) -> Result<()> {
+        let kid = self.require_kid()?;
+        let payload = serde_json::json!({ "status": "deactivated" });
+        self.post(kid, Some(&payload), "account deactivation")
+            .map(drop)
+    }
+
+    /// Move the account to `new_key` (RFC 8555 §7.3.5): the outer JWS is
+    /// signed by the current key, the inner one by the new key.
+    pub fn key_change(&self, new_key: &dyn Signer) -> Result<()> {
+        let kid = self.require_kid()?;
+        let url = self.directory.key_change.clone().ok_or_else(|| {
+            Error::other(format!(
+                "the CA at {} does not support account key changes (no keyChange in its directory)",
+                self.directory_url
+            ))
+        })?;
+        let inner = jws::key_change_inner(new_key, &url, kid, &self.key.jwk())?;
+        let payload = serde_json::to_value(inner).unwrap_or_default();
+        self.post(&url, Some(&payload), "the account key change")
+            .map(drop)
+    }
+
+    /// Revoke a certificate (DER) with the account key (RFC 8555 §7.6),
+    /// giving an RFC 5280 §5.3.1 reason code.
+    pub fn revoke(&self, cert_der: &[u8], reason: Option<u8>) -> Result<()> {
+        let url = self.directory.revoke_cert.clone().ok_or_else(|| {
+            Error::other(format!(
+                "the CA at {} does not support revocation (no revokeCert in its directory)",
+                self.directory_url
+            ))
+        })?;
+        let mut payload = serde_json::json!({ "certificate": b64::url(cert_der) });
+        if let Some(r) = reason {
+            payload["reason"] = r.into();
+        }
+        self.post(&url, Some(&payload), "the revocation").map(drop)
+    }
+
+    /// Ask for the renewal information of a certificate (RFC 9773 §4.1, a
+    /// plain GET). Returns `None` when the CA offers no ARI, else the answer
+    /// and its Retry-After in seconds.
+    pub fn renewal_info(&self, cert_id: &str) -> Result<Option<(RenewalInfo, Option<u64>)>> {
+        let Some(base) = &self.directory.renewal_info else {
+            return Ok(None);
+        };
+        let url = format!("{}/{cert_id}", base.trim_end_matches('/'));
+        let resp = self.http.get(&url)?;
+        if resp.status != 200 {
+            return Err(Error::Http {
+                url,
+                msg: format!("HTTP {} for the renewal information", resp.status),
+            });
+        }
+        let info = parse_json(&resp.body, &url, "renewalInfo")?;
+        let now = self.clock.now();
+        let retry = resp
+            .header("retry-after")
+            .and_then(|v| retry_after(v, now))
+            .map(|d| d.as_secs());
+        Ok(Some((info, retry)))
+    }
+
+    /// Check that the CA offers `profile` (draft-ietf-acme-profiles §3);
+    /// the error lists the profiles it does offer.
+    pub fn check_profile(&self, profile: &str) -> Result<()> {
+        let offered = self
+            .directory
+            .meta
+            .as_ref()
+            .map(|m| &m.profiles)
+            .filter(|p| !p.is_empty());
+        match offered {
+            Some(p) if p.contains_key(profile) => Ok(()),
+            Some(p) => {
+                let list: Vec<String> = p
+                    .iter()
+                    .map(|(k, v)| {
+                        if v.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{k} ({v})")
+                        }
+                    })
+                    .collect();
+                Err(Error::other(format!(
+                    "the CA at {} offers no profile '{profile}': set option profile to one it offers: {}",
+                    self.directory_url,
+                    list.join(", ")
+                )))
+            }
+            None => Err(Error::other(format!(
+                "the CA at {} offers no certificate profiles: remove option profile '{profile}'",
+                self.directory_url
+            ))),
+        }
+    }
+
+    /// Place an order (RFC 8555 §7.4) with an optional profile
+    /// (draft-ietf-acme-profiles §4) and the certificate it replaces
+    /// (RFC 9773 §5). A CA that says the old certificate was already
+    /// replaced is asked again without `replaces`. Returns the order's URL
+    /// and the order.
+    pub fn new_order(
+        &mut self,
+        domains: &[String],
+        profile: Option<&str>,
+        replaces: Option<&str>,
+    ) -> Result<(String, Order)> {
+        if let Some(p) = profile {
+            self.check_profile(p)?;
+        }
         let identifiers: Vec<Identifier> = domains.iter().map(|d| Identifier::dns(d)).collect();
-        let payload = serde_json::json!({ "identifiers": identifiers });
+        let mut payload = serde_json::json!({ "identifiers": identifiers });
+        if let Some(p) = profile {
+            payload["profile"] = p.into();
+        }
+        if let Some(r) = replaces {
+            payload["replaces"] = r.into();
+        }
         let url = self.directory.new_order.clone();
-        let resp = self.post(&url, Some(&payload), "the new order")?;
-        let location = resp
-            .header("location")
-            .ok_or_else(|| self.malformed("the new order", "no Location header"))?
-            .to_string();
+        let resp = match self.post(&url, Some(&payload), "the new order") {
+            Err(Error::Acme { problem, .. })
+                if replaces.is_some() && problem.short() == "alreadyReplaced" =>
+            {
+                log::info!("the CA says the certificate was already replaced: ordering anew");
+                if let Some(o) = payload.as_object_mut() {
+                    o.remove("replaces");
+                }
+                self.post(&url, Some(&payload), "the new order")?
+            }
+            r => r?,
+        };
+        let location = self.location(&resp, "the new order")?;
         Ok((location, parse_json(&resp.body, &url, "order")?))
     }
 
@@ -179,8 +365,25 @@ impl<'a> Client<'a> {
     ) -> Result<String> {
         let payload = serde_json::json!({ "csr": b64::url(csr) });
         let resp = self.post(&order.finalize, Some(&payload), "finalization")?;
-        let mut order: Order = parse_json(&resp.body, &order.finalize, "order")?;
-        let mut last = resp;
+        let order: Order = parse_json(&resp.body, &order.finalize, "order")?;
+        self.wait_order(order_url, resp, order, deadline)
+    }
+
+    /// Poll an order that is already being processed (a resumed one) until
+    /// it is valid. Returns the certificate URL.
+    pub fn poll_order(&self, order_url: &str, deadline: Duration) -> Result<String> {
+        let resp = self.post(order_url, None, "polling the order")?;
+        let order: Order = parse_json(&resp.body, order_url, "order")?;
+        self.wait_order(order_url, resp, order, deadline)
+    }
+
+    fn wait_order(
+        &self,
+        order_url: &str,
+        mut last: Response,
+        mut order: Order,
+        deadline: Duration,
+    ) -> Result<String> {
         let mut wait = POLL_FIRST;
         loop {
             match order.status {
@@ -319,6 +522,18 @@ impl<'a> Client<'a> {
             .ok_or_else(|| self.malformed("fetching a nonce", "no Replay-Nonce header"))
     }
 
+    fn location(&self, resp: &Response, during: &str) -> Result<String> {
+        resp.header("location")
+            .map(str::to_string)
+            .ok_or_else(|| self.malformed(during, "no Location header"))
+    }
+
+    fn require_kid(&self) -> Result<&str> {
+        self.kid
+            .as_deref()
+            .ok_or_else(|| Error::other("no ACME account: look it up first"))
+    }
+
     fn malformed(&self, during: &str, what: &str) -> Error {
         Error::Http {
             url: self.directory_url.clone(),
@@ -433,7 +648,7 @@ mod tests {
         });
         let clock = FakeClock::at(0);
         let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
-        let err = client.account(None).unwrap_err();
+        let err = client.account(None, None).unwrap_err();
         assert!(
             matches!(&err, Error::Acme { problem, .. } if problem.short() == "badNonce"),
             "{err}"
@@ -451,7 +666,10 @@ mod tests {
         });
         let clock = FakeClock::at(0);
         let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
-        assert_eq!(client.account(Some("a@b.example")).unwrap(), "https://ca/x");
+        assert_eq!(
+            client.account(Some("a@b.example"), None).unwrap(),
+            "https://ca/x"
+        );
     }
 
     #[test]
@@ -559,5 +777,213 @@ mod tests {
             Some(Duration::from_secs(10))
         );
         assert_eq!(retry_after("soon", now), None);
+    }
+
+    /// Records every request's URL and decoded JWS payload.
+    struct Recorder {
+        answer: Script,
+        seen: RefCell<Vec<(String, serde_json::Value)>>,
+    }
+
+    impl Http for Recorder {
+        fn send(&self, req: &Request<'_>) -> Result<Response> {
+            let payload = req
+                .body
+                .and_then(|(_, b)| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .and_then(|jws| {
+                    let p = b64::decode(jws["payload"].as_str()?)?;
+                    serde_json::from_slice(&p).ok()
+                })
+                .unwrap_or(serde_json::Value::Null);
+            self.seen.borrow_mut().push((req.url.to_string(), payload));
+            let n = self.seen.borrow().len() as u32;
+            Ok((self.answer)(req.url, n))
+        }
+    }
+
+    fn recorder(answer: impl Fn(&str, u32) -> Response + 'static) -> Recorder {
+        Recorder {
+            answer: Box::new(answer),
+            seen: RefCell::new(Vec::new()),
+        }
+    }
+
+    const FULL_DIRECTORY: &str = r#"{"newNonce":"https://ca/nonce","newAccount":"https://ca/acct","newOrder":"https://ca/order",
+        "renewalInfo":"https://ca/ari/","keyChange":"https://ca/key-change","revokeCert":"https://ca/revoke",
+        "meta":{"profiles":{"classic":"90 days","shortlived":"6 days"},"externalAccountRequired":true}}"#;
+
+    const ORDER: &str =
+        r#"{"status":"pending","identifiers":[],"authorizations":[],"finalize":"https://ca/fin"}"#;
+
+    // draft-ietf-acme-profiles §4 and RFC 9773 §5: the order names its
+    // profile and the certificate it replaces; `alreadyReplaced` is retried
+    // once without `replaces`.
+    #[test]
+    fn new_order_carries_profile_and_replaces() {
+        let http = recorder(|url, n| match url {
+            "https://ca/dir" => json(200, FULL_DIRECTORY),
+            "https://ca/order" if n == 3 => json(
+                409,
+                r#"{"type":"urn:ietf:params:acme:error:alreadyReplaced","detail":"replaced"}"#,
+            ),
+            _ => json(201, ORDER),
+        });
+        let clock = FakeClock::at(0);
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        client.set_kid("https://ca/acct/1".into());
+        let domains = vec!["a.example".to_string()];
+        let (url, _) = client
+            .new_order(
+                &domains,
+                Some("shortlived"),
+                Some("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"),
+            )
+            .unwrap();
+        assert_eq!(url, "https://ca/x");
+        let seen = http.seen.borrow();
+        let orders: Vec<&serde_json::Value> = seen
+            .iter()
+            .filter(|(u, _)| u == "https://ca/order")
+            .map(|(_, p)| p)
+            .collect();
+        assert_eq!(
+            *orders[0],
+            serde_json::json!({"identifiers":[{"type":"dns","value":"a.example"}],
+                "profile":"shortlived","replaces":"aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"})
+        );
+        assert_eq!(
+            *orders[1],
+            serde_json::json!({"identifiers":[{"type":"dns","value":"a.example"}],"profile":"shortlived"})
+        );
+        drop(seen);
+        let err = client
+            .new_order(&domains, Some("longlived"), None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "the CA at https://ca/dir offers no profile 'longlived': set option profile to one it offers: classic (90 days), shortlived (6 days)"
+        );
+    }
+
+    // RFC 9773 §4.1: a plain GET of renewalInfo/certID (one slash), with
+    // Retry-After passed on; a CA without ARI is asked nothing.
+    #[test]
+    fn renewal_info_is_a_get_with_retry_after() {
+        let http = recorder(|url, _| {
+            match url {
+            "https://ca/dir" => json(200, FULL_DIRECTORY),
+            "https://ca/ari/aa.bb" => Response {
+                status: 200,
+                headers: vec![("retry-after".into(), "21600".into())],
+                body: br#"{"suggestedWindow":{"start":"2025-01-02T04:00:00Z","end":"2025-01-03T04:00:00Z"},"explanationURL":"https://ca/why"}"#.to_vec(),
+            },
+            _ => json(404, "{}"),
+        }
+        });
+        let clock = FakeClock::at(0);
+        let client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let (info, retry) = client.renewal_info("aa.bb").unwrap().unwrap();
+        assert_eq!(retry, Some(21600));
+        assert_eq!(info.explanation_url.as_deref(), Some("https://ca/why"));
+        assert_eq!(info.suggested_window.start, "2025-01-02T04:00:00Z");
+
+        let plain = server(|_, _| json(200, DIRECTORY));
+        let client = Client::new(&plain, &clock, &FakeKey, "https://ca/dir").unwrap();
+        assert!(client.renewal_info("aa.bb").unwrap().is_none());
+        assert_eq!(plain.calls.get(), 1, "only the directory");
+    }
+
+    // RFC 8555 §7.3.1 and §7.3.4: an unknown key is registered with the
+    // binding; a CA that requires one and gets none says which options to set.
+    #[test]
+    fn account_lookup_then_registration_with_eab() {
+        let http = recorder(|url, n| match (url, n) {
+            ("https://ca/dir", _) => json(200, FULL_DIRECTORY),
+            ("https://ca/acct", 3) => json(
+                400,
+                r#"{"type":"urn:ietf:params:acme:error:accountDoesNotExist","detail":"no"}"#,
+            ),
+            _ => json(201, r#"{"status":"valid"}"#),
+        });
+        let clock = FakeClock::at(0);
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let eab = Eab {
+            kid: "kid-7".into(),
+            hmac_key: vec![1; 32],
+        };
+        client.account(Some("a@b.example"), Some(&eab)).unwrap();
+        let seen = http.seen.borrow();
+        assert_eq!(seen[2].1, serde_json::json!({"onlyReturnExisting": true}));
+        let reg = &seen[3].1;
+        assert_eq!(reg["termsOfServiceAgreed"], true);
+        assert_eq!(reg["contact"], serde_json::json!(["mailto:a@b.example"]));
+        let binding = &reg["externalAccountBinding"];
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64::decode(binding["protected"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(
+            header,
+            serde_json::json!({"alg":"HS256","kid":"kid-7","url":"https://ca/acct"})
+        );
+        drop(seen);
+
+        let http = server(|url, _| match url {
+            "https://ca/dir" => json(200, FULL_DIRECTORY),
+            _ => json(
+                400,
+                r#"{"type":"urn:ietf:params:acme:error:accountDoesNotExist","detail":"no"}"#,
+            ),
+        });
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let err = client.account(None, None).unwrap_err().to_string();
+        assert!(
+            err.contains("option eab_kid and option eab_hmac_key"),
+            "{err}"
+        );
+    }
+
+    // RFC 8555 §7.3.5: the key change posts the inner JWS, signed by the new
+    // key, as the payload of the outer one.
+    #[test]
+    fn key_change_nests_the_new_keys_jws() {
+        let http = recorder(|url, _| match url {
+            "https://ca/dir" => json(200, FULL_DIRECTORY),
+            _ => json(200, "{}"),
+        });
+        let clock = FakeClock::at(0);
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        client.set_kid("https://ca/acct/1".into());
+        struct NewKey;
+        impl Signer for NewKey {
+            fn alg(&self) -> &'static str {
+                "ES384"
+            }
+            fn jwk(&self) -> Jwk {
+                Jwk {
+                    crv: "P-384",
+                    kty: "EC",
+                    x: "nx".into(),
+                    y: "ny".into(),
+                }
+            }
+            fn sign(&self, _: &[u8]) -> Result<Vec<u8>> {
+                Ok(vec![1; 96])
+            }
+        }
+        client.key_change(&NewKey).unwrap();
+        let seen = http.seen.borrow();
+        let (url, inner) = seen.last().unwrap();
+        assert_eq!(url, "https://ca/key-change");
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64::decode(inner["protected"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(header["jwk"]["crv"], "P-384");
+        assert_eq!(header["url"], "https://ca/key-change");
+        let payload: serde_json::Value =
+            serde_json::from_slice(&b64::decode(inner["payload"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(payload["account"], "https://ca/acct/1");
+        assert_eq!(payload["oldKey"]["x"], "x");
     }
 }

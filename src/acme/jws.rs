@@ -70,11 +70,31 @@ struct Protected<'a> {
     url: &'a str,
 }
 
+/// A JWS in flattened JSON serialization (RFC 7515 §7.2.2).
 #[derive(Serialize)]
-struct Flattened {
+pub struct Flattened {
     protected: String,
     payload: String,
     signature: String,
+}
+
+impl Flattened {
+    /// Sign `header` and `payload` with `sign` (which gets the JWS signing
+    /// input, `protected.payload`).
+    fn new(
+        header: &impl Serialize,
+        payload: &[u8],
+        sign: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
+    ) -> Result<Flattened> {
+        let protected = b64::url(&serde_json::to_vec(header).unwrap_or_default());
+        let payload = b64::url(payload);
+        let signature = b64::url(&sign(format!("{protected}.{payload}").as_bytes())?);
+        Ok(Flattened {
+            protected,
+            payload,
+            signature,
+        })
+    }
 }
 
 /// Build a flattened JWS JSON body (RFC 8555 §6.2). `payload` is `None` for
@@ -97,15 +117,55 @@ pub fn sign(
         nonce,
         url,
     };
-    let protected = b64::url(&serde_json::to_vec(&header).unwrap_or_default());
-    let payload = payload.map(b64::url).unwrap_or_default();
-    let signature = b64::url(&key.sign(format!("{protected}.{payload}").as_bytes())?);
-    Ok(serde_json::to_vec(&Flattened {
-        protected,
-        payload,
-        signature,
+    let jws = Flattened::new(&header, payload.unwrap_or_default(), |d| key.sign(d))?;
+    Ok(serde_json::to_vec(&jws).unwrap_or_default())
+}
+
+/// RFC 8555 §7.3.5: the inner JWS of a key change, signed by the new key,
+/// with its JWK and no nonce; the payload names the account and its old key.
+pub fn key_change_inner(
+    new_key: &dyn Signer,
+    url: &str,
+    account: &str,
+    old_key: &Jwk,
+) -> Result<Flattened> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct KeyChange<'a> {
+        account: &'a str,
+        old_key: &'a Jwk,
+    }
+    let header = Protected {
+        alg: new_key.alg(),
+        jwk: Some(new_key.jwk()),
+        kid: None,
+        nonce: None,
+        url,
+    };
+    let payload = serde_json::to_vec(&KeyChange { account, old_key }).unwrap_or_default();
+    Flattened::new(&header, &payload, |d| new_key.sign(d))
+}
+
+/// RFC 8555 §7.3.4: the `externalAccountBinding` of a newAccount request, a
+/// JWS over the account's public key, MACed (HS256) with the key the CA
+/// gave for `kid`. `hmac_key` is the raw key (the CA hands it out base64url).
+pub fn eab(kid: &str, hmac_key: &[u8], url: &str, account_key: &Jwk) -> Result<Flattened> {
+    #[derive(Serialize)]
+    struct Header<'a> {
+        alg: &'static str,
+        kid: &'a str,
+        url: &'a str,
+    }
+    let header = Header {
+        alg: "HS256",
+        kid,
+        url,
+    };
+    let payload = serde_json::to_vec(account_key).unwrap_or_default();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, hmac_key);
+    Flattened::new(&header, &payload, |d| {
+        Ok(ring::hmac::sign(&key, d).as_ref().to_vec())
     })
-    .unwrap_or_default())
 }
 
 /// RFC 8555 §8.1 key authorization: `token.thumbprint`.
@@ -236,5 +296,93 @@ mod tests {
             "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
         );
         assert_eq!(dns01_value(&ka).len(), 43);
+    }
+
+    fn decode_json(part: &serde_json::Value) -> serde_json::Value {
+        serde_json::from_slice(&b64::decode(part.as_str().unwrap()).unwrap()).unwrap()
+    }
+
+    // RFC 8555 §7.3.5: inner JWS with the new key's JWK, no nonce, and a
+    // payload naming the account and the old key; it verifies with the new key.
+    #[test]
+    fn key_change_inner_jws() {
+        let new_key = a3();
+        let old = Jwk {
+            crv: "P-256",
+            kty: "EC",
+            x: "oldx".into(),
+            y: "oldy".into(),
+        };
+        let inner = key_change_inner(
+            &new_key,
+            "https://example.com/acme/key-change",
+            "https://example.com/acme/acct/evOfKhNU60wg",
+            &old,
+        )
+        .unwrap();
+        let v = serde_json::to_value(&inner).unwrap();
+        let header = decode_json(&v["protected"]);
+        assert_eq!(
+            header,
+            serde_json::json!({"alg":"ES256","jwk":serde_json::to_value(new_key.jwk()).unwrap(),
+                "url":"https://example.com/acme/key-change"})
+        );
+        assert_eq!(
+            decode_json(&v["payload"]),
+            serde_json::json!({"account":"https://example.com/acme/acct/evOfKhNU60wg",
+                "oldKey":{"crv":"P-256","kty":"EC","x":"oldx","y":"oldy"}})
+        );
+        let jwk = new_key.jwk();
+        let point = [
+            &[4u8][..],
+            &b64::decode(&jwk.x).unwrap(),
+            &b64::decode(&jwk.y).unwrap(),
+        ]
+        .concat();
+        let signed = format!(
+            "{}.{}",
+            v["protected"].as_str().unwrap(),
+            v["payload"].as_str().unwrap()
+        );
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
+            .verify(
+                signed.as_bytes(),
+                &b64::decode(v["signature"].as_str().unwrap()).unwrap(),
+            )
+            .expect("the inner JWS verifies with the new key");
+    }
+
+    // RFC 8555 §7.3.4: HS256 over `protected.payload`, payload = the account JWK.
+    #[test]
+    fn eab_is_hs256_over_the_account_jwk() {
+        let jwk = a3().jwk();
+        let key = b"0123456789abcdef0123456789abcdef";
+        let v =
+            serde_json::to_value(eab("kid-1", key, "https://ca/new-acct", &jwk).unwrap()).unwrap();
+        assert_eq!(
+            decode_json(&v["protected"]),
+            serde_json::json!({"alg":"HS256","kid":"kid-1","url":"https://ca/new-acct"})
+        );
+        assert_eq!(
+            decode_json(&v["payload"]),
+            serde_json::to_value(&jwk).unwrap()
+        );
+        let input = format!(
+            "{}.{}",
+            v["protected"].as_str().unwrap(),
+            v["payload"].as_str().unwrap()
+        );
+        let mac = b64::decode(v["signature"].as_str().unwrap()).unwrap();
+        ring::hmac::verify(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key),
+            input.as_bytes(),
+            &mac,
+        )
+        .expect("the MAC verifies");
+        let other = serde_json::to_value(
+            eab("kid-1", b"another key", "https://ca/new-acct", &jwk).unwrap(),
+        )
+        .unwrap();
+        assert_ne!(other["signature"], v["signature"]);
     }
 }

@@ -29,6 +29,13 @@ pub struct DirectoryMeta {
     pub terms_of_service: Option<String>,
     #[serde(default)]
     pub external_account_required: bool,
+    /// RFC 8555 §7.1.1 `caaIdentities`: the CA's issuer domain names, which
+    /// dns-persist-01 records name (draft-ietf-acme-dns-persist §3).
+    #[serde(default)]
+    pub caa_identities: Vec<String>,
+    /// draft-ietf-acme-profiles §3: profile name → description.
+    #[serde(default)]
+    pub profiles: std::collections::BTreeMap<String, String>,
 }
 
 /// RFC 8555 §7.1.2.
@@ -38,6 +45,22 @@ pub struct Account {
     pub status: String,
     #[serde(default)]
     pub contact: Vec<String>,
+}
+
+/// RFC 9773 §4.2: the renewal information of one certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewalInfo {
+    pub suggested_window: SuggestedWindow,
+    #[serde(default, rename = "explanationURL")]
+    pub explanation_url: Option<String>,
+}
+
+/// RFC 9773 §4.2 `suggestedWindow`, RFC 3339 timestamps.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SuggestedWindow {
+    pub start: String,
+    pub end: String,
 }
 
 /// RFC 8555 §7.1.3.
@@ -115,6 +138,10 @@ pub struct Challenge {
     pub status: ChallengeStatus,
     #[serde(default)]
     pub token: Option<String>,
+    /// dns-persist-01 (draft-ietf-acme-dns-persist §3.1): the names the
+    /// standing record may name as its issuer.
+    #[serde(default, rename = "issuer-domain-names")]
+    pub issuer_domain_names: Vec<String>,
     #[serde(default)]
     pub error: Option<Problem>,
 }

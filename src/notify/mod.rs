@@ -347,6 +347,12 @@ pub fn reports(config: &Config, results: &[(String, Outcome)]) -> Vec<Report> {
                 Outcome::Issued { .. } => Done::Issued,
                 Outcome::Fresh { .. } => Done::Fresh,
                 Outcome::Failed(e) => Done::Failed(e.to_string()),
+                // Still failing: the earlier error stands, and an expiry
+                // warning must keep coming while the back-off lasts.
+                Outcome::BackingOff { retry_at } => Done::Failed(format!(
+                    "renewal keeps failing; the next attempt is at {}",
+                    crate::der::rfc3339(*retry_at)
+                )),
             };
             Some(Report {
                 cert: name.clone(),

@@ -47,16 +47,23 @@ fn script(name: &str) -> PathBuf {
 
 impl Lab {
     pub fn up(tag: &str) -> Lab {
+        Lab::up_with(tag, &[])
+    }
+
+    /// Start the lab with `lab.sh`'s options in the environment
+    /// (`LAB_CA=a2c`, `LAB_RESOLVER=1`, `PEBBLE_EAB=1`, ...).
+    pub fn up_with(tag: &str, env: &[(&str, &str)]) -> Lab {
         let dir = TempDir::new(tag);
         let out = Command::new("bash")
             .arg(script("lab.sh"))
             .arg("up")
             .arg(dir.path())
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "the lab did not start (run tests/setup.sh to install knot and pebble):\n{}{}",
+            "the lab did not start (run tests/setup.sh to install knot, unbound, pebble and acme2certifier):\n{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -94,6 +101,17 @@ impl Lab {
         self.dir.path().join("state")
     }
 
+    /// The lab's wancert configuration with `extra` lines added to the
+    /// `config cert 'demo'` section (after its provider line).
+    pub fn config_with(&self, name: &str, extra: &str) -> PathBuf {
+        self.config_variant(name, |t| {
+            t.replace(
+                "\toption provider 'lab'\n",
+                &format!("\toption provider 'lab'\n{extra}"),
+            )
+        })
+    }
+
     /// TXT values the lab's DNS server holds at `name`.
     pub fn txt(&self, name: &str) -> Vec<String> {
         let out = Command::new("kdig")
@@ -126,11 +144,51 @@ impl Drop for Lab {
 
 /// Run the wancert binary with `args`.
 pub fn wancert(args: &[&str]) -> Output {
+    wancert_env(args, &[])
+}
+
+/// Run the wancert binary with `args` and `env` added to its environment.
+pub fn wancert_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wancert"))
         .args(args)
         .env("WANCERT_LOG", "stderr")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
+}
+
+/// Run wancert with the configuration `config` and `args`; assert it
+/// succeeded and return what it printed.
+pub fn ok(config: &Path, args: &[&str]) -> String {
+    let mut all = vec!["--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = wancert(&all);
+    assert!(
+        out.status.success(),
+        "wancert {args:?} failed: {}",
+        text(&out)
+    );
+    text(&out)
+}
+
+/// `status --json` of `config`.
+pub fn status(config: &Path) -> serde_json::Value {
+    let out = wancert(&["--config", config.to_str().unwrap(), "status", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The serial (hex) of the first certificate in a PEM file.
+pub fn serial(pem: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in"])
+        .arg(pem)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_start_matches("serial=")
+        .to_ascii_lowercase()
 }
 
 pub fn text(out: &Output) -> String {

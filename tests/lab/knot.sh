@@ -6,7 +6,12 @@
 #   bash tests/lab/knot.sh stop DIR   stop it
 #
 # DIR/knot.env holds KNOT_PORT, KNOT_PID, DNS_ZONE, TSIG_NAME,
-# TSIG_ALGORITHM and TSIG_SECRET as shell KEY=value lines.
+# TSIG_ALGORITHM and TSIG_SECRET as shell KEY=value lines, and for the
+# second zone (a throw-away zone that CNAME delegation points into, with
+# its own key that may update only it) DELEGATE_ZONE, DELEGATE_TSIG_NAME and
+# DELEGATE_TSIG_SECRET. In the first zone, _acme-challenge.deleg is a CNAME
+# to deleg.DELEGATE_ZONE.
+#
 # Needs knotd and kdig (Debian: apt-get install knot knot-dnsutils).
 set -euo pipefail
 
@@ -36,6 +41,9 @@ mkdir -p "$dir/zones" "$dir/db"
 zone=wancert.test
 key_name=wancert-key.
 secret=$(head -c 32 /dev/urandom | base64)
+dzone=wancert-delegate.test
+dkey_name=delegate-key.
+dsecret=$(head -c 32 /dev/urandom | base64)
 
 cat > "$dir/zones/$zone.zone" <<ZONE
 \$ORIGIN $zone.
@@ -43,6 +51,13 @@ cat > "$dir/zones/$zone.zone" <<ZONE
 @    SOA  ns1 hostmaster 1 3600 600 86400 60
 @    NS   ns1
 ns1  A    127.0.0.1
+_acme-challenge.deleg CNAME deleg.$dzone.
+ZONE
+cat > "$dir/zones/$dzone.zone" <<ZONE
+\$ORIGIN $dzone.
+\$TTL 60
+@    SOA  ns1.$zone. hostmaster.$zone. 1 3600 600 86400 60
+@    NS   ns1.$zone.
 ZONE
 
 # A port free for both UDP and TCP right now. Another process may take it
@@ -67,7 +82,7 @@ write_conf() {
 server:
     rundir: "$dir"
     pidfile: "$dir/knot.pid"
-    listen: 127.0.0.1@$1
+    listen: $2@$1
 
 control:
     listen: "$dir/knot.sock"
@@ -86,10 +101,16 @@ key:
   - id: $key_name
     algorithm: hmac-sha256
     secret: $secret
+  - id: $dkey_name
+    algorithm: hmac-sha256
+    secret: $dsecret
 
 acl:
   - id: update
     key: $key_name
+    action: update
+  - id: delegate-update
+    key: $dkey_name
     action: update
 
 template:
@@ -103,17 +124,20 @@ template:
 zone:
   - domain: $zone
     acl: update
+  - domain: $dzone
+    acl: delegate-update
 CONF
 }
 
 for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    write_conf "$port"
+    addr=127.0.0.1
+    write_conf "$port" "$addr"
     "$KNOTD" -c "$dir/knot.conf" >>"$dir/knotd.out" 2>&1 &
     pid=$!
     for _ in $(seq 50); do
         if ! kill -0 "$pid" 2>/dev/null; then break; fi
-        if kdig @127.0.0.1 -p "$port" +timeout=1 +retry=0 +short SOA "$zone" 2>/dev/null | grep -q hostmaster; then
+        if kdig @"$addr" -p "$port" +timeout=1 +retry=0 +short SOA "$zone" 2>/dev/null | grep -q hostmaster; then
             cat > "$dir/knot.env" <<ENV
 KNOT_PORT=$port
 KNOT_PID=$pid
@@ -121,8 +145,11 @@ DNS_ZONE=$zone
 TSIG_NAME=$key_name
 TSIG_ALGORITHM=hmac-sha256
 TSIG_SECRET=$secret
+DELEGATE_ZONE=$dzone
+DELEGATE_TSIG_NAME=$dkey_name
+DELEGATE_TSIG_SECRET=$dsecret
 ENV
-            echo "knot.sh: knotd (pid $pid) serves $zone on 127.0.0.1:$port" >&2
+            echo "knot.sh: knotd (pid $pid) serves $zone and $dzone on $addr:$port" >&2
             exit 0
         fi
         sleep 0.1

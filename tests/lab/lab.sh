@@ -3,6 +3,10 @@
 # CA (pebble) that validates against it, on loopback ports, all state in DIR.
 #   lab.sh up DIR     start both; writes DIR/lab.env and a wancert config DIR/wancert.conf
 #   lab.sh down DIR   stop both
+# LAB_RESOLVER=1: pebble asks a recursive resolver (resolver.sh, which follows
+# CNAMEs across zones) instead of Knot. PEBBLE_EAB=1: pebble requires EAB.
+# LAB_CA=a2c: acme2certifier (a2c.sh) instead of pebble, behind the resolver.
+# lab.env has ACME_URL, the CA's directory, and ACME_ROOT, its root, either way.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:-}
@@ -11,6 +15,8 @@ dir=${2:?usage: lab.sh up|down DIR}
 case "$cmd" in
 down)
     bash "$here/pebble.sh" stop "$dir"
+    bash "$here/a2c.sh" stop "$dir"
+    bash "$here/resolver.sh" stop "$dir"
     bash "$here/knot.sh" stop "$dir"
     exit 0
     ;;
@@ -22,21 +28,45 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 bash "$here/knot.sh" "$dir"
 . "$dir/knot.env"
-if ! bash "$here/pebble.sh" "$dir" "$KNOT_PORT"; then
-    bash "$here/knot.sh" stop "$dir"
-    exit 1
+dns=$KNOT_PORT
+ca=${LAB_CA:-pebble}
+if [ "${LAB_RESOLVER:-}" = 1 ] || [ "$ca" = a2c ]; then
+    if ! bash "$here/resolver.sh" "$dir" "$KNOT_PORT"; then
+        bash "$here/knot.sh" stop "$dir"
+        exit 1
+    fi
+    . "$dir/resolver.env"
+    dns=$RESOLVER_ADDR:53
 fi
-. "$dir/pebble.env"
+stop_dns() {
+    bash "$here/resolver.sh" stop "$dir"
+    bash "$here/knot.sh" stop "$dir"
+}
+if [ "$ca" = a2c ]; then
+    bash "$here/a2c.sh" "$dir" "$RESOLVER_ADDR" || { stop_dns; exit 1; }
+    . "$dir/a2c.env"
+    cat "$dir/knot.env" "$dir/resolver.env" "$dir/a2c.env" > "$dir/lab.env"
+    printf 'ACME_URL=%s\nACME_ROOT=%s\n' "$A2C_URL" "$A2C_ROOT" >> "$dir/lab.env"
+    acme_url=$A2C_URL
+    ca_line="# acme2certifier listens on plain HTTP: no ca_file"
+else
+    bash "$here/pebble.sh" "$dir" "$dns" || { stop_dns; exit 1; }
+    . "$dir/pebble.env"
 
-# Pebble makes a new root at every start; its chains verify against this one.
-python3 - "$PEBBLE_MGMT/roots/0" "$PEBBLE_CA" > "$dir/pebble-root.pem" <<'PY'
+    # Pebble makes a new root at every start; its chains verify against this one.
+    python3 - "$PEBBLE_MGMT/roots/0" "$PEBBLE_CA" > "$dir/pebble-root.pem" <<'PY'
 import ssl, sys, urllib.request
 ctx = ssl.create_default_context(cafile=sys.argv[2])
 sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ctx, timeout=5).read().decode())
 PY
 
-cat "$dir/knot.env" "$dir/pebble.env" > "$dir/lab.env"
-echo "PEBBLE_ROOT=$dir/pebble-root.pem" >> "$dir/lab.env"
+    cat "$dir/knot.env" "$dir/pebble.env" > "$dir/lab.env"
+    if [ -f "$dir/resolver.env" ]; then cat "$dir/resolver.env" >> "$dir/lab.env"; fi
+    echo "PEBBLE_ROOT=$dir/pebble-root.pem" >> "$dir/lab.env"
+    printf 'ACME_URL=%s\nACME_ROOT=%s\n' "$PEBBLE_URL" "$dir/pebble-root.pem" >> "$dir/lab.env"
+    acme_url=$PEBBLE_URL
+    ca_line="option ca_file '$PEBBLE_CA'  # pebble's HTTPS listener uses the lab's own CA"
+fi
 
 mkdir -p "$dir/deployed"
 umask 077
@@ -44,10 +74,9 @@ cat > "$dir/wancert.conf" <<CONF
 # wancert configuration for the local lab (written by tests/lab/lab.sh).
 
 config wancert 'global'
-	option acme_server '$PEBBLE_URL'
+	option acme_server '$acme_url'
 	option email 'admin@$DNS_ZONE'
-	# pebble's HTTPS listener uses the lab's own CA
-	option ca_file '$PEBBLE_CA'
+	$ca_line
 	option state_dir '$dir/state'
 	option run_dir '$dir/run'
 	# ask the lab's DNS server, not the zone's (non-existent) public servers

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Start Debian's pebble (an RFC 8555 test CA) on a free loopback port, asking
-# the DNS server at 127.0.0.1:DNS_PORT for its DNS-01 lookups.
+# the DNS server at 127.0.0.1:DNS_PORT (or at DNS_ADDR:PORT) for its DNS-01
+# lookups.
 #   pebble.sh DIR DNS_PORT   start; writes DIR/pebble.env
 #   pebble.sh stop DIR       stop it
+# PEBBLE_EAB=1 in the environment makes external account binding required,
+# with one key: pebble.env then has EAB_KID and EAB_HMAC_KEY.
 set -euo pipefail
 
 if [ "${1:-}" = stop ]; then
@@ -12,7 +15,16 @@ if [ "${1:-}" = stop ]; then
 fi
 
 dir=$(cd "$1" && pwd)
-dns_port=$2
+dns_server=$2
+case "$dns_server" in *:*) ;; *) dns_server=127.0.0.1:$dns_server ;; esac
+eab_required=false
+eab_keys='{}'
+if [ "${PEBBLE_EAB:-}" = 1 ]; then
+    eab_required=true
+    eab_kid=kid-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    eab_key=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    eab_keys="{\"$eab_kid\": \"$eab_key\"}"
+fi
 command -v pebble >/dev/null || { echo "pebble.sh: pebble is not installed: run tests/setup.sh" >&2; exit 1; }
 command -v openssl >/dev/null || { echo "pebble.sh: openssl is not installed: run tests/setup.sh" >&2; exit 1; }
 
@@ -42,7 +54,8 @@ for attempt in 1 2 3 4 5; do
     "httpPort": $(free_port),
     "tlsPort": $(free_port),
     "ocspResponderURL": "",
-    "externalAccountBindingRequired": false
+    "externalAccountBindingRequired": $eab_required,
+    "externalAccountMACKeys": $eab_keys
   }
 }
 JSON
@@ -50,7 +63,7 @@ JSON
     # runs. No reuse of valid authorizations (pebble reuses half by default):
     # a test that breaks the DNS side must see a challenge, every time.
     PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0 \
-        pebble -config pebble.json -dnsserver "127.0.0.1:$dns_port" > pebble.log 2>&1 &
+        pebble -config pebble.json -dnsserver "$dns_server" > pebble.log 2>&1 &
     pid=$!
     for _ in $(seq 100); do
         if python3 - "$port" "$dir/pebble-ca.pem" 2>/dev/null <<'PY'
@@ -65,6 +78,9 @@ PEBBLE_URL=https://127.0.0.1:$port/dir
 PEBBLE_MGMT=https://127.0.0.1:$mgmt
 PEBBLE_CA=$dir/pebble-ca.pem
 ENV
+            if [ "$eab_required" = true ]; then
+                printf 'EAB_KID=%s\nEAB_HMAC_KEY=%s\n' "$eab_kid" "$eab_key" >> pebble.env
+            fi
             exit 0
         fi
         kill -0 "$pid" 2>/dev/null || break
