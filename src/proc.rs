@@ -1,36 +1,96 @@
 //! The process seam: run an argv without a shell, so no config value is ever
 //! interpreted by one.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
 /// Run `argv` and wait. A non-zero exit is an error that quotes the last line
 /// of the program's output.
 pub fn run(argv: &[String]) -> Result<()> {
-    run_env(argv, &[])
+    spawn(argv, &[], None).map(drop)
 }
 
 /// `run`, with `env` added to the program's environment: how values reach a
 /// user's program without ever being spliced into a command line.
 pub fn run_env(argv: &[String], env: &[(&str, &str)]) -> Result<()> {
+    spawn(argv, env, None).map(drop)
+}
+
+/// `run`, but a program still running after `timeout` is killed and that is
+/// an error.
+pub fn run_for(argv: &[String], timeout: Option<Duration>) -> Result<()> {
+    spawn(argv, &[], timeout).map(drop)
+}
+
+/// Run `argv` and return what it printed on stdout; a non-zero exit is an
+/// error, as for `run`.
+pub fn output(argv: &[String]) -> Result<String> {
+    spawn(argv, &[], None).map(|out| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Run `argv` with `env` added, wait (at most `timeout`), and return its
+/// stdout; a non-zero exit is an error quoting its last line of output.
+fn spawn(argv: &[String], env: &[(&str, &str)], timeout: Option<Duration>) -> Result<Vec<u8>> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::other("empty command"));
     };
-    let out = Command::new(program)
+    let mut child = Command::new(program)
         .args(args)
         .envs(env.iter().copied())
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
-    if out.status.success() {
-        return Ok(());
+    // Drained on threads, so that a chatty program never blocks on a full
+    // pipe while we wait for it.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut out);
+            }
+            out
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = match timeout {
+        None => child.wait(),
+        Some(limit) => {
+            let start = Instant::now();
+            loop {
+                match child.try_wait() {
+                    Ok(Some(s)) => break Ok(s),
+                    Ok(None) if start.elapsed() < limit => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    Ok(None) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        // The pipes may stay open in a grandchild: do not
+                        // wait for the readers.
+                        return Err(Error::Timeout(format!(
+                            "{} still running after {}s: killed; make it finish sooner or raise option timeout",
+                            argv.join(" "),
+                            limit.as_secs()
+                        )));
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
+        }
     }
-    let text = String::from_utf8_lossy(if out.stderr.is_empty() {
-        &out.stdout
-    } else {
-        &out.stderr
-    })
-    .into_owned();
+    .map_err(|e| Error::other(format!("cannot wait for {program}: {e}")))?;
+    let out = stdout.join().unwrap_or_default();
+    if status.success() {
+        return Ok(out);
+    }
+    let err = stderr.join().unwrap_or_default();
+    let text = String::from_utf8_lossy(if err.is_empty() { &out } else { &err }).into_owned();
     let last = text
         .lines()
         .rev()
@@ -38,31 +98,9 @@ pub fn run_env(argv: &[String], env: &[(&str, &str)]) -> Result<()> {
         .unwrap_or("")
         .trim();
     Err(Error::other(format!(
-        "{} failed ({}): {last}",
+        "{} failed ({status}): {last}",
         argv.join(" "),
-        out.status
     )))
-}
-
-/// Run `argv` and return what it printed on stdout; a non-zero exit is an
-/// error, as for `run`.
-pub fn output(argv: &[String]) -> Result<String> {
-    let Some((program, args)) = argv.split_first() else {
-        return Err(Error::other("empty command"));
-    };
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::other(format!(
-            "{} failed ({}): {}",
-            argv.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Whether `program` exists as a file (absolute paths) or on PATH.
@@ -95,5 +133,22 @@ mod tests {
         let echo = ["sh", "-c", "echo \"$0\"", "a b"].map(String::from);
         assert_eq!(output(&echo).unwrap(), "a b\n");
         assert!(output(&["false".into()]).is_err());
+    }
+
+    #[test]
+    fn a_program_past_its_timeout_is_killed() {
+        let argv: Vec<String> = ["sh", "-c", "sleep 5"].map(String::from).to_vec();
+        let start = Instant::now();
+        let err = run_for(&argv, Some(Duration::from_millis(200))).unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "not killed in time"
+        );
+        assert!(err.to_string().contains("still running"), "{err}");
+        let quick: Vec<String> = ["sh", "-c", "echo out; echo last >&2; exit 1"]
+            .map(String::from)
+            .to_vec();
+        let err = run_for(&quick, Some(Duration::from_secs(5))).unwrap_err();
+        assert!(err.to_string().ends_with(": last"), "{err}");
     }
 }
