@@ -10,29 +10,93 @@ use crate::{Error, Result};
 /// Run `argv` and wait. A non-zero exit is an error that quotes the last line
 /// of the program's output.
 pub fn run(argv: &[String]) -> Result<()> {
-    run_env(argv, &[])
+    spawn(argv, &[], None).map(drop)
 }
 
 /// `run`, with `env` added to the program's environment: how values reach a
 /// user's program without ever being spliced into a command line.
 pub fn run_env(argv: &[String], env: &[(&str, &str)]) -> Result<()> {
+    spawn(argv, env, None).map(drop)
+}
+
+/// `run`, but a program still running after `timeout` is killed and that is
+/// an error.
+pub fn run_for(argv: &[String], timeout: Option<Duration>) -> Result<()> {
+    spawn(argv, &[], timeout).map(drop)
+}
+
+/// Run `argv` and return what it printed on stdout; a non-zero exit is an
+/// error, as for `run`.
+pub fn output(argv: &[String]) -> Result<String> {
+    spawn(argv, &[], None).map(|out| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// `output` within a time limit: a hung helper (ubus, a user's script)
+/// must not hold the run lock for ever.
+pub fn capture(argv: &[String], limit: Duration) -> Result<String> {
+    spawn(argv, &[], Some(limit)).map(|out| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Run `argv` with `env` added, wait (at most `timeout`), and return its
+/// stdout; a non-zero exit is an error quoting its last line of output.
+fn spawn(argv: &[String], env: &[(&str, &str)], timeout: Option<Duration>) -> Result<Vec<u8>> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::other("empty command"));
     };
-    let out = Command::new(program)
+    let mut child = Command::new(program)
         .args(args)
         .envs(env.iter().copied())
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
-    if out.status.success() {
-        return Ok(());
+    // Drained on threads, so that a chatty program never blocks on a full
+    // pipe while we wait for it.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut out);
+            }
+            out
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = match timeout {
+        None => child.wait(),
+        Some(limit) => {
+            let start = Instant::now();
+            loop {
+                match child.try_wait() {
+                    Ok(Some(s)) => break Ok(s),
+                    Ok(None) if start.elapsed() < limit => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    Ok(None) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        // The pipes may stay open in a grandchild: do not
+                        // wait for the readers.
+                        return Err(Error::Timeout(format!(
+                            "{} still running after {}s: killed; make it finish sooner or raise option timeout",
+                            argv.join(" "),
+                            limit.as_secs()
+                        )));
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
+        }
     }
-    let text = String::from_utf8_lossy(if out.stderr.is_empty() {
-        &out.stdout
-    } else {
-        &out.stderr
-    })
-    .into_owned();
+    .map_err(|e| Error::other(format!("cannot wait for {program}: {e}")))?;
+    let out = stdout.join().unwrap_or_default();
+    if status.success() {
+        return Ok(out);
+    }
+    let err = stderr.join().unwrap_or_default();
+    let text = String::from_utf8_lossy(if err.is_empty() { &out } else { &err }).into_owned();
     let last = text
         .lines()
         .rev()
@@ -40,105 +104,9 @@ pub fn run_env(argv: &[String], env: &[(&str, &str)]) -> Result<()> {
         .unwrap_or("")
         .trim();
     Err(Error::other(format!(
-        "{} failed ({}): {last}",
-        argv.join(" "),
-        out.status
-    )))
-}
-
-/// Run `argv` and return what it printed on stdout. It may take at most
-/// `limit` (then it is killed): a hung helper must not hold the run lock for
-/// ever. A non-zero exit is an error quoting the last line of its stderr.
-pub fn capture(argv: &[String], limit: Duration) -> Result<String> {
-    let Some((program, args)) = argv.split_first() else {
-        return Err(Error::other("empty command"));
-    };
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
-    // Read both pipes on threads, so a chatty program cannot block on a
-    // full pipe while we wait for it.
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(p) = pipe {
-                let _ = p.take(OUTPUT_LIMIT).read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::other(format!(
-                    "{} did not finish within {} s and was stopped",
-                    argv.join(" "),
-                    limit.as_secs()
-                )));
-            }
-        }
-    };
-    let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
-    if status.success() {
-        return Ok(stdout);
-    }
-    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
-    let last = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    Err(Error::other(format!(
         "{} failed ({status}): {last}",
-        argv.join(" ")
+        argv.join(" "),
     )))
-}
-
-/// The most output `capture` keeps: addresses and interface dumps are small.
-const OUTPUT_LIMIT: u64 = 1 << 20;
-
-/// Run `argv` and return what it printed on stdout; a non-zero exit is an
-/// error, as for `run`.
-pub fn output(argv: &[String]) -> Result<String> {
-    let Some((program, args)) = argv.split_first() else {
-        return Err(Error::other("empty command"));
-    };
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::other(format!(
-            "{} failed ({}): {}",
-            argv.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Whether `program` exists as a file (absolute paths) or on PATH.
@@ -174,16 +142,29 @@ mod tests {
     }
 
     #[test]
-    fn capture_returns_stdout_and_stops_a_hung_program() {
+    fn a_program_past_its_timeout_is_killed() {
+        let argv: Vec<String> = ["sh", "-c", "sleep 5"].map(String::from).to_vec();
+        let start = Instant::now();
+        let err = run_for(&argv, Some(Duration::from_millis(200))).unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "not killed in time"
+        );
+        assert!(err.to_string().contains("still running"), "{err}");
+        let quick: Vec<String> = ["sh", "-c", "echo out; echo last >&2; exit 1"]
+            .map(String::from)
+            .to_vec();
+        let err = run_for(&quick, Some(Duration::from_secs(5))).unwrap_err();
+        assert!(err.to_string().ends_with(": last"), "{err}");
+    }
+
+    #[test]
+    fn capture_returns_stdout_within_its_limit() {
         let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let limit = Duration::from_secs(5);
-        let out = capture(&argv(&["sh", "-c", "echo out; echo noise >&2", "x"]), limit).unwrap();
+        let out = capture(&argv(&["sh", "-c", "echo out; echo noise >&2"]), limit).unwrap();
         assert_eq!(out, "out\n");
-        let err = capture(&argv(&["sh", "-c", "echo why >&2; exit 4"]), limit).unwrap_err();
-        assert!(err.to_string().contains("why"), "{err}");
-        let start = Instant::now();
         let err = capture(&argv(&["sleep", "5"]), Duration::from_millis(200)).unwrap_err();
-        assert!(start.elapsed() < Duration::from_secs(3));
-        assert!(err.to_string().contains("did not finish"), "{err}");
+        assert!(err.to_string().contains("still running"), "{err}");
     }
 }

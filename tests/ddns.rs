@@ -459,51 +459,56 @@ fn web_echo_services_are_asked_over_the_forced_family() {
     assert_eq!((v4.requests().len(), v6.requests().len()), (2, 2));
 }
 
-/// A throw-away Knot server (tests/lab/knot.sh) holding `wancert.test`,
-/// updatable with TSIG; stopped on drop.
-struct Knot {
+/// A throw-away authoritative server for `wancert.test`, started by the
+/// project's lab script (`knot.sh`: TSIG updates; `pdns.sh`: PowerDNS with
+/// its HTTP API); stopped on drop.
+struct Dns {
+    script: &'static str,
     dir: TempDir,
     env: std::collections::HashMap<String, String>,
 }
 
-impl Knot {
-    fn start() -> Knot {
-        let dir = TempDir::new("ddns-knot");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/knot.sh");
+impl Dns {
+    fn start(script: &'static str) -> Dns {
+        let dir = TempDir::new("ddns-lab");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/lab")
+            .join(script);
         let out = std::process::Command::new("bash")
-            .arg(&script)
+            .arg(&path)
             .arg(dir.path())
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "tests/lab/knot.sh failed (tests/setup.sh installs knot):\n{}",
+            "tests/lab/{script} failed (tests/setup.sh installs knot and PowerDNS):\n{}",
             text(&out)
         );
-        let env = fs::read_to_string(dir.path().join("knot.env"))
+        let env_file = format!("{}.env", script.trim_end_matches(".sh"));
+        let env = fs::read_to_string(dir.path().join(env_file))
             .unwrap()
             .lines()
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Knot { dir, env }
+        Dns { script, dir, env }
     }
 
     fn var(&self, k: &str) -> &str {
         &self.env[k]
     }
 
-    /// What Knot answers for `name` and `rtype`.
+    fn port(&self) -> &str {
+        match self.script {
+            "pdns.sh" => self.var("PDNS_PORT"),
+            _ => self.var("KNOT_PORT"),
+        }
+    }
+
+    /// What the server answers for `name` and `rtype`.
     fn dig(&self, rtype: &str, name: &str) -> Vec<String> {
         let out = std::process::Command::new("kdig")
-            .args([
-                "@127.0.0.1",
-                "-p",
-                self.var("KNOT_PORT"),
-                "+short",
-                rtype,
-                name,
-            ])
+            .args(["@127.0.0.1", "-p", self.port(), "+short", rtype, name])
             .output()
             .unwrap();
         let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
@@ -514,13 +519,14 @@ impl Knot {
         v
     }
 
-    /// The zone's serial: every accepted UPDATE raises it.
+    /// The zone's serial: every accepted UPDATE raises it (Knot).
     fn serial(&self) -> String {
         let soa = self.dig("SOA", "wancert.test");
         soa[0].split_whitespace().nth(2).unwrap().to_string()
     }
 
-    /// Change the zone behind wancert's back, as another client would.
+    /// Change the zone behind wancert's back, as another client would
+    /// (Knot, TSIG-signed).
     fn nsupdate(&self, commands: &str) {
         let key = format!(
             "{}:{}:{}",
@@ -537,7 +543,7 @@ impl Knot {
             .expect("knsupdate runs (knot-dnsutils)");
         let script = format!(
             "server 127.0.0.1 {}\nzone wancert.test\n{commands}\nsend\nquit\n",
-            self.var("KNOT_PORT")
+            self.port()
         );
         use std::io::Write;
         child
@@ -550,65 +556,78 @@ impl Knot {
         assert!(out.status.success(), "knsupdate: {}", text(&out));
     }
 
-    /// The provider section, and the DNS servers to read records back from.
-    fn config(&self, router: &Router, records: &str) -> PathBuf {
+    /// A configuration with `provider` (a `config provider` section's
+    /// options) and `records`; records are read back from this server.
+    fn config(&self, router: &Router, provider: &str, records: &str) -> PathBuf {
         let d = router.dir.path().display();
-        let port = self.var("KNOT_PORT");
         let text = format!(
             "config wancert 'global'\n\
              \toption state_dir '{d}/state'\n\
              \toption run_dir '{d}/run'\n\
              \toption ubus '{d}/ubus'\n\
-             \tlist propagation_server '127.0.0.1:{port}'\n\
-             config provider 'knot'\n\
-             \toption type 'rfc2136'\n\
-             \toption server '127.0.0.1'\n\
-             \toption port '{port}'\n\
-             \toption tsig_name '{}'\n\
-             \toption tsig_algorithm '{}'\n\
-             \toption tsig_secret '{}'\n\
-             {records}",
-            self.var("TSIG_NAME"),
-            self.var("TSIG_ALGORITHM"),
-            self.var("TSIG_SECRET"),
+             \tlist propagation_server '127.0.0.1:{}'\n\
+             config provider 'dns'\n\
+             {provider}{records}",
+            self.port()
         );
-        let path = router.dir.path().join("knot.conf");
+        let path = router.dir.path().join("lab.conf");
         fs::write(&path, text).unwrap();
         path
     }
+
+    /// The rfc2136 provider options for Knot.
+    fn rfc2136(&self) -> String {
+        format!(
+            "\toption type 'rfc2136'\n\
+             \toption server '127.0.0.1'\n\
+             \toption port '{}'\n\
+             \toption tsig_name '{}'\n\
+             \toption tsig_algorithm '{}'\n\
+             \toption tsig_secret '{}'\n",
+            self.port(),
+            self.var("TSIG_NAME"),
+            self.var("TSIG_ALGORITHM"),
+            self.var("TSIG_SECRET"),
+        )
+    }
 }
 
-impl Drop for Knot {
+impl Drop for Dns {
     fn drop(&mut self) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/knot.sh");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/lab")
+            .join(self.script);
         let _ = std::process::Command::new("bash")
-            .arg(script)
+            .arg(path)
             .arg("stop")
             .arg(self.dir.path())
             .output();
     }
 }
 
+/// The two records the lab tests keep: the router (A and AAAA) and a NAS
+/// on its LAN (AAAA only, its EUI-64 identifier).
+fn home_and_nas(router: &Router) -> String {
+    format!(
+        "config ddns 'home'\n\
+         \toption provider 'dns'\n\
+         \toption domain 'home.wancert.test'\n\
+         \toption ttl '120'\n\
+         \tlist web_url '{}/ip'\n\
+         config ddns 'nas'\n\
+         \toption provider 'dns'\n\
+         \toption domain 'nas.wancert.test'\n\
+         \toption ipv4 '0'\n\
+         \toption mac '00:11:32:12:34:56'\n",
+        router.service.url()
+    )
+}
+
 #[test]
 fn knot_records_follow_the_wan_and_a_lan_host_and_drift_is_repaired() {
-    let knot = Knot::start();
+    let knot = Dns::start("knot.sh");
     let router = Router::new("ddns-rfc2136");
-    let config = knot.config(
-        &router,
-        &format!(
-            "config ddns 'home'\n\
-             \toption provider 'knot'\n\
-             \toption domain 'home.wancert.test'\n\
-             \toption ttl '120'\n\
-             \tlist web_url '{}/ip'\n\
-             config ddns 'nas'\n\
-             \toption provider 'knot'\n\
-             \toption domain 'nas.wancert.test'\n\
-             \toption ipv4 '0'\n\
-             \toption mac '00:11:32:12:34:56'\n",
-            router.service.url()
-        ),
-    );
+    let config = knot.config(&router, &knot.rfc2136(), &home_and_nas(&router));
     let run = |what: &str| {
         let out = router.run(&config, &["ddns"]);
         assert!(out.status.success(), "{what}: {}", text(&out));
@@ -668,4 +687,68 @@ fn knot_records_follow_the_wan_and_a_lan_host_and_drift_is_repaired() {
             .unwrap()
             .contains(knot.var("TSIG_SECRET"))
     );
+}
+
+#[test]
+fn powerdns_records_follow_the_wan_and_a_no_op_run_makes_no_api_call() {
+    let pdns = Dns::start("pdns.sh");
+    // Every connection to the HTTP API goes through this relay, which
+    // counts them: the measure of "no provider call".
+    let api: std::net::SocketAddr = pdns
+        .var("PDNS_API")
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let relay = common::dns::TcpRelay::start(api);
+    let router = Router::new("ddns-powerdns");
+    let provider = format!(
+        "\toption type 'powerdns'\n\
+         \toption endpoint 'http://127.0.0.1:{}'\n\
+         \toption api_key '{}'\n",
+        relay.port,
+        pdns.var("PDNS_API_KEY")
+    );
+    let config = pdns.config(&router, &provider, &home_and_nas(&router));
+    let run = |what: &str| {
+        let out = router.run(&config, &["ddns"]);
+        assert!(out.status.success(), "{what}: {}", text(&out));
+    };
+    run("first run");
+    assert_eq!(pdns.dig("A", "home.wancert.test"), ["203.0.113.45"]);
+    assert_eq!(
+        pdns.dig("AAAA", "home.wancert.test"),
+        ["2001:db8:0:1::1234"]
+    );
+    assert_eq!(
+        pdns.dig("AAAA", "nas.wancert.test"),
+        ["2001:db8:aa00:10:211:32ff:fe12:3456"]
+    );
+    let calls = relay.connections();
+    assert!(calls > 0);
+
+    // Nothing changed: not one API connection, nothing under state_dir.
+    run("no-op");
+    run("no-op");
+    assert_eq!(relay.connections(), calls, "a no-op run called the API");
+    assert!(snapshot(&router.dir.path().join("state")).is_empty());
+
+    // After a reboot the records are read back over DNS, not the API.
+    fs::remove_dir_all(router.dir.path().join("run")).unwrap();
+    run("after a reboot");
+    assert_eq!(
+        relay.connections(),
+        calls,
+        "unchanged records cost no API call"
+    );
+
+    // The ISP renumbers: both AAAA records follow.
+    router.dump("ubus_renumbered.json");
+    run("renumbered");
+    assert_eq!(pdns.dig("AAAA", "home.wancert.test"), ["2001:db8:0:2::77"]);
+    assert_eq!(
+        pdns.dig("AAAA", "nas.wancert.test"),
+        ["2001:db8:bb00:10:211:32ff:fe12:3456"]
+    );
+    assert_eq!(pdns.dig("A", "home.wancert.test"), ["203.0.113.45"]);
+    assert!(relay.connections() > calls);
 }

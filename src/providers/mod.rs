@@ -9,11 +9,24 @@ use crate::config::PluginSection;
 use crate::http::Http;
 use crate::{Error, Result};
 
+pub mod acmedns;
 pub mod alidns;
+pub mod api;
 pub mod cloud;
+pub mod cloudflare;
+pub mod desec;
+pub mod digitalocean;
 pub mod dnspod;
+pub mod duckdns;
 pub mod dyndns2;
+pub mod dynv6;
+pub mod exec;
+pub mod gandi;
+pub mod godaddy;
+pub mod hetzner;
 pub mod huaweicloud;
+pub mod porkbun;
+pub mod powerdns;
 pub mod rest;
 pub mod rfc2136;
 pub mod route53;
@@ -93,6 +106,18 @@ pub struct ProviderType {
 /// Every provider type built in.
 pub const TYPES: &[ProviderType] = &[
     rfc2136::TYPE,
+    cloudflare::TYPE,
+    powerdns::TYPE,
+    desec::TYPE,
+    duckdns::TYPE,
+    dynv6::TYPE,
+    godaddy::TYPE,
+    porkbun::TYPE,
+    digitalocean::TYPE,
+    hetzner::TYPE,
+    gandi::TYPE,
+    acmedns::TYPE,
+    exec::TYPE,
     alidns::TYPE,
     dnspod::TYPE,
     huaweicloud::TYPE,

@@ -202,3 +202,4 @@ pub fn text(out: &Output) -> String {
 pub mod cloud;
 pub mod dns;
 pub mod httpd;
+pub mod provider;
