@@ -1133,9 +1133,8 @@ fn parse_ddns(
         Some(v) => match AddrSource::NAMES.iter().find(|(n, _)| *n == v) {
             Some((_, src)) => Some(*src),
             None => {
-                let msg =
-                    format!("option source '{v}' is not ubus, interface, web, route or script");
-                return Err(err(file, s, "source", &msg));
+                let why = "is not ubus, interface, web, route or script";
+                return Err(bad(file, s, "source", v, why));
             }
         },
     };
@@ -1147,19 +1146,15 @@ fn parse_ddns(
         (Some(v), None) => match v.parse::<Ipv6Addr>() {
             Ok(a) if a != Ipv6Addr::UNSPECIFIED => Some(HostId::Suffix(a)),
             _ => {
-                let msg = format!(
-                    "option host_suffix '{v}' is not an IPv6 interface identifier: write it like '::1:2' or '::211:32ff:fe12:3456'"
-                );
-                return Err(err(file, s, "host_suffix", &msg));
+                let why = "is not an IPv6 interface identifier: write it like '::1:2' or '::211:32ff:fe12:3456'";
+                return Err(bad(file, s, "host_suffix", v, why));
             }
         },
         (None, Some(v)) => match parse_mac(v) {
             Some(m) => Some(HostId::Mac(m)),
             None => {
-                let msg = format!(
-                    "option mac '{v}' is not a MAC address: write it like '00:11:32:12:34:56'"
-                );
-                return Err(err(file, s, "mac", &msg));
+                let why = "is not a MAC address: write it like '00:11:32:12:34:56'";
+                return Err(bad(file, s, "mac", v, why));
             }
         },
         (None, None) => None,
@@ -1205,27 +1200,22 @@ fn parse_ddns(
         Some(v) => match v.parse::<u32>() {
             Ok(n @ 1..=86400) if v.bytes().all(|c| c.is_ascii_digit()) => n,
             _ => {
-                let msg = format!("option ttl '{v}' is not a number of seconds from 1 to 86400");
-                return Err(err(file, s, "ttl", &msg));
+                let why = "is not a number of seconds from 1 to 86400";
+                return Err(bad(file, s, "ttl", v, why));
             }
         },
     };
     let force_interval = match value(s, "force_interval") {
         None => DDNS_FORCE_INTERVAL,
         Some(v) => duration(v).ok_or_else(|| {
-            let msg = format!(
-                "option force_interval '{v}' is not a duration: write seconds, or a number with s, m, h or d ('72h'); '0' turns it off"
-            );
-            err(file, s, "force_interval", &msg)
+            let why = "is not a duration: write seconds, or a number with s, m, h or d ('72h'); '0' turns it off";
+            bad(file, s, "force_interval", v, why)
         })?,
     };
     let cgnat = match value(s, "cgnat") {
         None | Some("skip") => CgnatPolicy::Skip,
         Some("web") => CgnatPolicy::Web,
-        Some(v) => {
-            let msg = format!("option cgnat '{v}' is not skip or web");
-            return Err(err(file, s, "cgnat", &msg));
-        }
+        Some(v) => return Err(bad(file, s, "cgnat", v, "is not skip or web")),
     };
     let nat_check = boolean(file, s, "nat_check", true)?;
     Ok(DdnsConf {
@@ -1257,11 +1247,15 @@ fn boolean(file: &str, s: &Section, key: &str, default: bool) -> Result<bool> {
         None => Ok(default),
         Some("1" | "yes" | "on" | "true" | "enabled") => Ok(true),
         Some("0" | "no" | "off" | "false" | "disabled") => Ok(false),
-        Some(v) => {
-            let msg = format!("option {key} '{v}' is not a boolean: write '1' or '0'");
-            Err(err(file, s, key, &msg))
-        }
+        Some(v) => Err(bad(file, s, key, v, "is not a boolean: write '1' or '0'")),
     }
+}
+
+/// `option KEY 'V' WHY` at the option's line: one formatting site for the
+/// many value errors, which saves code on the router's flash.
+#[inline(never)]
+fn bad(file: &str, s: &Section, key: &str, v: &str, why: &str) -> Error {
+    err(file, s, key, &format!("option {key} '{v}' {why}"))
 }
 
 /// `90`, `90s`, `15m`, `72h`, `3d`: a whole number of seconds, minutes,

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::providers::Family;
 use crate::{Error, Result, store};
@@ -24,87 +24,180 @@ pub const FIRST_BACKOFF: u64 = 300;
 /// The longest back-off: a record is retried at least this often.
 pub const MAX_BACKOFF: u64 = 3600;
 
-/// What the runs remember, in `run_dir/ddns.json`.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+/// What the runs remember, in `run_dir/ddns.json`. Written and read
+/// through `serde_json::Value` (see `to_json`), whose code the binary has
+/// anyway, rather than derived (de)serializers, which would cost flash.
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct State {
     /// One per `config ddns` section.
-    #[serde(default)]
     pub records: Vec<Entry>,
     /// The WAN addresses the sources reported on the last run.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wan: Vec<WanSeen>,
     /// When the last pass read them (Unix seconds). It changes every pass,
     /// so every pass writes this file — in RAM, never on flash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked: Option<i64>,
 }
 
 /// One WAN address as a source reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WanSeen {
     pub address: IpAddr,
     /// The ubus interface or the device; empty when the source has none.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub interface: String,
     pub source: String,
     /// Why it cannot be reached from the Internet, when it cannot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nat: Option<String>,
 }
 
 /// One record's memory.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Entry {
     /// The `config ddns` section's name.
     pub name: String,
     /// A digest of the record's and its provider's configuration: when it
     /// changes, everything below is forgotten.
     pub config: String,
-    #[serde(default)]
     pub v4: FamilyState,
-    #[serde(default)]
     pub v6: FamilyState,
     /// When the published addresses were last confirmed (sent, or read
     /// back from the authoritative servers). Unix seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed: Option<i64>,
     /// Failures in a row.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub failures: u32,
     /// No attempt before this time (Unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<i64>,
     /// The provider refused for a reason retrying cannot fix.
-    #[serde(default, skip_serializing_if = "is_false")]
     pub refused: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }
 
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
 /// One family of a record.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FamilyState {
     /// The address the sources give now (what should be published).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<IpAddr>,
     /// What the DNS holds, as far as we know.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub published: Vec<IpAddr>,
     /// When `published` last changed (Unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed: Option<i64>,
     /// A public-looking WAN address that a web echo saw hidden behind
     /// another one (IPv4 only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nat: Option<IpAddr>,
+}
+
+// ---- the JSON form: absent values are left out ---------------------------
+
+fn put(m: &mut Map<String, Value>, key: &str, v: impl Into<Value>) {
+    m.insert(key.into(), v.into());
+}
+
+fn put_some<T: Into<Value>>(m: &mut Map<String, Value>, key: &str, v: Option<T>) {
+    if let Some(v) = v {
+        put(m, key, v);
+    }
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(String::from)
+}
+
+fn int(v: &Value, key: &str) -> Option<i64> {
+    v.get(key).and_then(Value::as_i64)
+}
+
+fn ip(v: &Value, key: &str) -> Option<IpAddr> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
+fn ips(addrs: &[IpAddr]) -> Value {
+    addrs.iter().map(|a| Value::from(a.to_string())).collect()
+}
+
+impl FamilyState {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        put_some(&mut m, "current", self.current.map(|a| a.to_string()));
+        if !self.published.is_empty() {
+            put(&mut m, "published", ips(&self.published));
+        }
+        put_some(&mut m, "changed", self.changed);
+        put_some(&mut m, "nat", self.nat.map(|a| a.to_string()));
+        m.into()
+    }
+
+    fn from_json(v: &Value) -> FamilyState {
+        FamilyState {
+            current: ip(v, "current"),
+            published: v
+                .get("published")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|s| s.as_str()?.parse().ok()).collect())
+                .unwrap_or_default(),
+            changed: int(v, "changed"),
+            nat: ip(v, "nat"),
+        }
+    }
+}
+
+impl Entry {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        put(&mut m, "name", self.name.as_str());
+        put(&mut m, "config", self.config.as_str());
+        put(&mut m, "v4", self.v4.to_json());
+        put(&mut m, "v6", self.v6.to_json());
+        put_some(&mut m, "confirmed", self.confirmed);
+        if self.failures > 0 {
+            put(&mut m, "failures", self.failures);
+        }
+        put_some(&mut m, "retry_at", self.retry_at);
+        if self.refused {
+            put(&mut m, "refused", true);
+        }
+        put_some(&mut m, "last_error", self.last_error.as_deref());
+        m.into()
+    }
+
+    fn from_json(v: &Value) -> Entry {
+        let family = |k: &str| v.get(k).map(FamilyState::from_json).unwrap_or_default();
+        Entry {
+            name: text(v, "name").unwrap_or_default(),
+            config: text(v, "config").unwrap_or_default(),
+            v4: family("v4"),
+            v6: family("v6"),
+            confirmed: int(v, "confirmed"),
+            failures: int(v, "failures")
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+            retry_at: int(v, "retry_at"),
+            refused: v.get("refused").and_then(Value::as_bool).unwrap_or(false),
+            last_error: text(v, "last_error"),
+        }
+    }
+}
+
+impl WanSeen {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        put(&mut m, "address", self.address.to_string());
+        if !self.interface.is_empty() {
+            put(&mut m, "interface", self.interface.as_str());
+        }
+        put(&mut m, "source", self.source.as_str());
+        put_some(&mut m, "nat", self.nat.as_deref());
+        m.into()
+    }
+
+    fn from_json(v: &Value) -> Option<WanSeen> {
+        Some(WanSeen {
+            address: ip(v, "address")?,
+            interface: text(v, "interface").unwrap_or_default(),
+            source: text(v, "source").unwrap_or_default(),
+            nat: text(v, "nat"),
+        })
+    }
 }
 
 impl Entry {
@@ -146,16 +239,43 @@ impl State {
         store::read(&Self::path(run_dir))
             .ok()
             .flatten()
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .map(|v| State::from_json(&v))
             .unwrap_or_default()
     }
 
-    /// Write it when it changed (it lives in RAM, but a run with nothing to
-    /// do still writes nothing). Owner-only: errors may quote a provider.
+    /// Write it when it changed. Owner-only: errors may quote a provider.
     pub fn save(&self, run_dir: &Path) -> Result<()> {
         store::ensure_dir(run_dir)?;
-        let text = serde_json::to_string(self).unwrap_or_default();
+        let text = self.to_json().to_string();
         store::write_if_changed(&Self::path(run_dir), text.as_bytes(), store::SECRET).map(drop)
+    }
+
+    /// The JSON form: `{"records": [...], "wan": [...], "checked": N}`.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        let records: Value = self.records.iter().map(Entry::to_json).collect();
+        put(&mut m, "records", records);
+        if !self.wan.is_empty() {
+            let wan: Value = self.wan.iter().map(WanSeen::to_json).collect();
+            put(&mut m, "wan", wan);
+        }
+        put_some(&mut m, "checked", self.checked);
+        m.into()
+    }
+
+    pub fn from_json(v: &Value) -> State {
+        let list = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+        };
+        State {
+            records: list("records").iter().map(Entry::from_json).collect(),
+            wan: list("wan").iter().filter_map(WanSeen::from_json).collect(),
+            checked: int(v, "checked"),
+        }
     }
 }
 
@@ -531,11 +651,42 @@ mod tests {
             name: "home".into(),
             ..entry_with("203.0.113.1", 1000)
         });
-        let text = serde_json::to_string(&s).unwrap();
+        s.wan.push(WanSeen {
+            address: ip("100.72.13.5"),
+            interface: "wan".into(),
+            source: "ubus".into(),
+            nat: Some("CGNAT".into()),
+        });
+        s.checked = Some(1234);
+        let text = s.to_json().to_string();
         assert_eq!(
             text,
-            r#"{"records":[{"name":"home","config":"c","v4":{"published":["203.0.113.1"],"changed":1000},"v6":{},"confirmed":1000}]}"#
+            r#"{"checked":1234,"records":[{"config":"c","confirmed":1000,"name":"home","v4":{"changed":1000,"published":["203.0.113.1"]},"v6":{}}],"wan":[{"address":"100.72.13.5","interface":"wan","nat":"CGNAT","source":"ubus"}]}"#
         );
-        assert_eq!(serde_json::from_str::<State>(&text).unwrap(), s);
+        let back = State::from_json(&serde_json::from_str(&text).unwrap());
+        assert_eq!(back, s);
+        // Every field, set, comes back.
+        let mut e = Entry {
+            name: "x".into(),
+            config: "d".into(),
+            confirmed: Some(1),
+            failures: 3,
+            retry_at: Some(9),
+            refused: true,
+            last_error: Some("why".into()),
+            ..Entry::default()
+        };
+        e.v6 = FamilyState {
+            current: Some(ip("2001:db8::1")),
+            published: vec![ip("2001:db8::1"), ip("2001:db8::2")],
+            changed: Some(5),
+            nat: Some(ip("192.0.2.1")),
+        };
+        assert_eq!(Entry::from_json(&e.to_json()), e);
+        // Garbage is an empty cache, not an error.
+        assert_eq!(
+            State::from_json(&serde_json::json!([1, 2])),
+            State::default()
+        );
     }
 }

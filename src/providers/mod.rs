@@ -57,17 +57,11 @@ pub trait DnsProvider {
     /// both in one request (dyndns2) override this; the others get one
     /// `set_address` per family.
     fn set_addresses(&mut self, fqdn: &str, addrs: &[(Family, IpAddr)], ttl: u32) -> Result<()> {
-        for family in [Family::V4, Family::V6] {
-            let set: Vec<IpAddr> = addrs
-                .iter()
-                .filter(|(f, _)| *f == family)
-                .map(|(_, a)| *a)
-                .collect();
-            if !set.is_empty() {
-                self.set_address(fqdn, family, &set, ttl)?;
-            }
-        }
-        Ok(())
+        // The loop is in a function shared by every provider: a default
+        // method's body is compiled once per implementation.
+        per_family(addrs, &mut |family, set| {
+            self.set_address(fqdn, family, set, ttl)
+        })
     }
 
     /// DDNS: whether an unchanged record must still be sent now and then.
@@ -76,6 +70,24 @@ pub trait DnsProvider {
     fn wants_refresh(&self) -> bool {
         false
     }
+}
+
+/// Call `set` once per family present in `addrs`, with its addresses.
+fn per_family(
+    addrs: &[(Family, IpAddr)],
+    set: &mut dyn FnMut(Family, &[IpAddr]) -> Result<()>,
+) -> Result<()> {
+    for family in [Family::V4, Family::V6] {
+        let some: Vec<IpAddr> = addrs
+            .iter()
+            .filter(|(f, _)| *f == family)
+            .map(|(_, a)| *a)
+            .collect();
+        if !some.is_empty() {
+            set(family, &some)?;
+        }
+    }
+    Ok(())
 }
 
 /// An address family, for DDNS.
