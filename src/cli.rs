@@ -11,17 +11,22 @@ use crate::http::{LazyHttp, NoHttp};
 use crate::propagation::{self, Report};
 use crate::run::{self, Options, Outcome};
 use crate::status::{LastRun, RunState};
-use crate::{Error, Result, deploy, keys, manage, notify, providers, store};
+use crate::{Error, Result, ddns, deploy, keys, manage, notify, providers, store};
 
 const USAGE: &str = "\
 usage: wancert [--config FILE] [-v|-q] [--background] COMMAND
 
 commands:
-  run                  issue or renew every certificate that is due, then deploy
+  run                  update the DDNS records, then issue or renew every
+                       certificate that is due, and deploy
   renew [--force] [NAME]
                        the same for one certificate (or all); --force renews
                        even when not due
-  status [--json]      certificates, expiry, renewal time, deploy targets
+  ddns [--force] [NAME]
+                       only the DDNS records (or one); --force sends even
+                       when unchanged
+  status [--json]      certificates, expiry, renewal time, deploy targets,
+                       WAN addresses and DDNS records
   check                validate the configuration and say what a run would do
   targets              list the router's port forwards, which deploy
                        sections can follow with option redirect
@@ -63,6 +68,10 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 enum Command {
     Run,
     Renew {
+        force: bool,
+        name: Option<String>,
+    },
+    Ddns {
         force: bool,
         name: Option<String>,
     },
@@ -137,7 +146,7 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     let rest: Vec<String> = words.collect();
     let flag = |name: &str| flags.iter().any(|f| f == name);
     let allowed: &[&str] = match verb.as_str() {
-        "renew" => &["--force"],
+        "renew" | "ddns" => &["--force"],
         "status" => &["--json"],
         "revoke" => &["--reason"],
         "persist-record" => &["--publish"],
@@ -148,7 +157,7 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     }
     let (min_words, max_words) = match verb.as_str() {
         "dns-test" => (2, 2),
-        "renew" | "revoke" | "persist-record" | "account" => (0, 1),
+        "renew" | "ddns" | "revoke" | "persist-record" | "account" => (0, 1),
         _ => (0, 0),
     };
     if rest.len() > max_words {
@@ -168,6 +177,10 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     let command = match verb.as_str() {
         "run" => Command::Run,
         "renew" => Command::Renew {
+            force: flag("--force"),
+            name: rest.into_iter().next(),
+        },
+        "ddns" => Command::Ddns {
             force: flag("--force"),
             name: rest.into_iter().next(),
         },
@@ -211,8 +224,15 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
         "version" => Command::Version,
         other => return Err(format!("unknown command '{other}'")),
     };
-    if background && !matches!(command, Command::Run | Command::Renew { .. }) {
-        return Err(format!("--background is for run and renew, not {verb}"));
+    if background
+        && !matches!(
+            command,
+            Command::Run | Command::Renew { .. } | Command::Ddns { .. }
+        )
+    {
+        return Err(format!(
+            "--background is for run, renew and ddns, not {verb}"
+        ));
     }
     Ok(Args {
         config,
@@ -324,8 +344,54 @@ fn dispatch(args: &Args) -> Result<i32> {
                 true,
             );
         }
+        Command::Ddns { force, name } => {
+            let config = config::load(&args.config)?;
+            // Hotplug starts one of these for each WAN interface that comes
+            // up, seconds apart: a later one waits for the earlier rather
+            // than dropping its news (a DDNS run takes a moment).
+            let _lock = match lock_within(&config, DDNS_LOCK_WAIT)? {
+                Some(l) => l,
+                None => return Ok(busy()),
+            };
+            let opts = ddns::Options { force: *force };
+            let ok = ddns_pass(&config, &http(&config), opts, name.as_deref())?;
+            return Ok(if ok { 0 } else { 2 });
+        }
     }
     Ok(0)
+}
+
+/// How long `wancert ddns` waits for another run's lock.
+const DDNS_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// The DDNS records (or one); whether none failed or stays refused.
+fn ddns_pass(
+    config: &Config,
+    http: &dyn crate::http::Http,
+    opts: ddns::Options,
+    only: Option<&str>,
+) -> Result<bool> {
+    if config.ddns.is_empty() {
+        return match only {
+            Some(name) => Err(Error::other(format!(
+                "no config ddns '{name}' in {}",
+                config.file
+            ))),
+            None => Ok(true),
+        };
+    }
+    let results = ddns::run(config, http, &SystemClock, opts, only)?;
+    let failed = results
+        .iter()
+        .filter(|(_, o)| matches!(o, ddns::Outcome::Failed(_) | ddns::Outcome::Refused(_)))
+        .count();
+    if failed > 0 {
+        log::error!(
+            "{failed} of {} DDNS record(s) failed; the next run tries again",
+            results.len()
+        );
+    }
+    Ok(failed == 0)
 }
 
 fn http(config: &Config) -> LazyHttp {
@@ -375,6 +441,13 @@ fn record_run(config: &Config, started: i64, exit_code: Option<i32>) {
 
 fn pass_locked(config: &Config, opts: Options, only: Option<&str>, renew: bool) -> Result<i32> {
     let http = LazyHttp::new(config.global.ca_file.as_deref(), HTTP_TIMEOUT);
+    // A run keeps the DNS current first: it is quick, and a certificate
+    // for a name is of little use while the name points elsewhere.
+    let ddns_ok = renew
+        || ddns_pass(config, &http, ddns::Options::default(), None).unwrap_or_else(|e| {
+            log::error!("ddns: {e}");
+            false
+        });
     let results = run::run(config, &http, &SystemClock, opts, only)?;
     let now = SystemClock.now().as_secs() as i64;
     notify::dispatch(config, &notify::reports(config, &results), &http, now);
@@ -395,12 +468,20 @@ fn pass_locked(config: &Config, opts: Options, only: Option<&str>, renew: bool) 
         );
         return Ok(2);
     }
+    if !ddns_ok {
+        return Ok(2);
+    }
     Ok(if renew && issued == 0 { 1 } else { 0 })
 }
 
 /// An exclusive lock on `run_dir/lock`. The kernel drops it when the process
 /// dies, so a killed run never blocks the next one.
 fn lock(config: &Config) -> Result<Option<File>> {
+    lock_within(config, Duration::from_secs(1))
+}
+
+/// `lock`, waiting up to `wait` for it.
+fn lock_within(config: &Config, wait: Duration) -> Result<Option<File>> {
     let dir = &config.global.run_dir;
     store::ensure_dir(dir)?;
     let path = dir.join("lock");
@@ -412,7 +493,8 @@ fn lock(config: &Config) -> Result<Option<File>> {
         .map_err(|e| Error::io("open", &path, e))?;
     // `status` takes a shared lock for an instant to see whether a run is
     // going on: a run that meets it waits a little rather than giving up.
-    for _ in 0..20 {
+    let tries = (wait.as_millis() / 50).max(1);
+    for _ in 0..tries {
         match file.try_lock() {
             Ok(()) => return Ok(Some(file)),
             Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(50)),
@@ -530,6 +612,25 @@ fn check(config: &Config) -> Result<i32> {
                 cert.name
             );
         }
+    }
+    for d in &config.ddns {
+        let records = match (d.ipv4, d.ipv6) {
+            (true, true) => "A and AAAA",
+            (true, false) => "A",
+            _ => "AAAA",
+        };
+        let source = d
+            .source
+            .map_or("ubus, or the kernel's view without ubus", |s| s.name());
+        let what = match d.host {
+            Some(_) => "AAAA of a LAN host",
+            None => records,
+        };
+        let off = if d.enabled { "" } else { " (disabled)" };
+        println!(
+            "ddns {} ({}): {what} via {}, addresses from {source}{off}",
+            d.name, d.domain, d.provider
+        );
     }
     for t in targets {
         println!("{t}");
@@ -701,6 +802,23 @@ mod tests {
                 .contains("--background")
         );
         assert_eq!(args("log").unwrap().command, Command::Log);
+        assert_eq!(
+            args("ddns --force home").unwrap().command,
+            Command::Ddns {
+                force: true,
+                name: Some("home".into())
+            }
+        );
+        assert_eq!(
+            args("ddns").unwrap().command,
+            Command::Ddns {
+                force: false,
+                name: None
+            }
+        );
+        assert!(args("--background ddns").unwrap().background);
+        assert!(args("ddns a b").unwrap_err().contains("'b'"));
+        assert!(args("ddns --json").unwrap_err().contains("--json"));
         assert_eq!(args("notifiers").unwrap().command, Command::Notifiers);
         assert!(args("").unwrap_err().contains("no command"));
         assert!(args("run --force").unwrap_err().contains("--force"));

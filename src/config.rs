@@ -14,6 +14,9 @@
 //!     list deploy 'uhttpd'
 //! config deploy 'uhttpd'
 //!     option type 'uhttpd'
+//! config ddns 'home'
+//!     option provider 'home'
+//!     option domain 'home.example.com'
 //! ```
 //!
 //! Unknown section types and unknown options of `wancert` and `cert` sections
@@ -53,6 +56,9 @@ pub struct Config {
     pub providers: Vec<PluginSection>,
     pub certs: Vec<CertConf>,
     pub deploys: Vec<PluginSection>,
+    /// `config ddns` sections: records kept pointing at the WAN (or a LAN
+    /// host), in file order.
+    pub ddns: Vec<DdnsConf>,
     /// `config notify` sections: where to send notifications.
     pub notifiers: Vec<PluginSection>,
 }
@@ -69,6 +75,10 @@ impl Config {
     /// The `config cert` section called `name`.
     pub fn cert(&self, name: &str) -> Option<&CertConf> {
         self.certs.iter().find(|c| c.name == name)
+    }
+    /// The `config ddns` section called `name`.
+    pub fn ddns_record(&self, name: &str) -> Option<&DdnsConf> {
+        self.ddns.iter().find(|d| d.name == name)
     }
     /// The propagation settings for certificates that use the `config
     /// provider` section called `provider`: the global ones, with the
@@ -97,6 +107,9 @@ pub struct Global {
     /// The firewall configuration whose port forwards deploy sections name
     /// (`option redirect`).
     pub firewall_config: PathBuf,
+    /// The `ubus` program DDNS asks for the interfaces' addresses (a name
+    /// on PATH or a path); tests point it at a script printing a fixture.
+    pub ubus: String,
     /// Least time between two notifications of the same kind (failure,
     /// expiry warning) about the same certificate.
     pub notify_interval: Duration,
@@ -137,6 +150,7 @@ impl Default for Global {
             run_dir: "/var/run/wancert".into(),
             propagation: Propagation::default(),
             firewall_config: crate::firewall::DEFAULT_PATH.into(),
+            ubus: "ubus".into(),
             notify_interval: Duration::from_secs(86400),
             expiry_warn_days: 14,
             eab: None,
@@ -376,6 +390,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config> {
     })?;
     let mut global: Option<&Section> = None;
     let (mut providers, mut deploys, mut certs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ddns_sections = Vec::new();
     let mut notifiers = Vec::new();
     for s in &sections {
         match s.ty.as_str() {
@@ -394,6 +409,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config> {
             "notify" => notifiers.push(notifier(file, s, notifiers.len())?),
             // After the loop: a cert may name sections further down.
             "cert" => certs.push(s),
+            "ddns" => ddns_sections.push(s),
             ty => log::warn!(
                 "{file}:{}: unknown section type 'config {ty}' ignored",
                 s.line
@@ -420,12 +436,25 @@ pub fn parse(file: &str, text: &str) -> Result<Config> {
         }
         done.push(parse_cert(file, s, name, &providers, &deploys)?);
     }
+    let mut ddns: Vec<DdnsConf> = Vec::new();
+    for s in ddns_sections {
+        let name = named(
+            file,
+            s,
+            "status shows the record by that name and `wancert ddns NAME` runs it",
+        )?;
+        if let Some(first) = ddns.iter().find(|d| d.name == name) {
+            return Err(duplicate(file, s, first.line));
+        }
+        ddns.push(parse_ddns(file, s, name, &providers)?);
+    }
     Ok(Config {
         file: file.into(),
         global,
         providers,
         certs: done,
         deploys,
+        ddns,
         notifiers,
     })
 }
@@ -536,6 +565,7 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
         "state_dir",
         "run_dir",
         "firewall_config",
+        "ubus",
         "notify_interval",
         "expiry_warn_days",
         // Read by the hotplug script, not here.
@@ -571,6 +601,9 @@ fn parse_global(file: &str, s: &Section) -> Result<Global> {
     }
     if let Some(p) = path(file, s, "firewall_config")? {
         g.firewall_config = p;
+    }
+    if let Some(v) = value(s, "ubus") {
+        g.ubus = v.into();
     }
     if let Some(d) = seconds(file, s, "notify_interval")? {
         g.notify_interval = d;
@@ -944,6 +977,328 @@ fn parse_cert(
         challenge,
         challenge_alias,
     })
+}
+
+/// `config ddns 'NAME'`: one DNS name kept pointing at the router's WAN
+/// addresses, or (with `host_suffix` or `mac`) its AAAA at a LAN host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DdnsConf {
+    pub name: String,
+    /// Line of the `config ddns` statement.
+    pub line: usize,
+    /// `option enabled '0'` keeps the section but never runs it.
+    pub enabled: bool,
+    /// Name of a `config provider` section (checked to exist).
+    pub provider: String,
+    /// The record's name, lowercase.
+    pub domain: String,
+    /// Keep the A record current.
+    pub ipv4: bool,
+    /// Keep the AAAA record current.
+    pub ipv6: bool,
+    /// Where the addresses come from; `None`: ubus where it exists (OpenWrt),
+    /// the kernel's view elsewhere.
+    pub source: Option<AddrSource>,
+    /// The WAN: a logical interface (`wan`) for ubus, a device (`pppoe-wan`)
+    /// for the kernel's view. `None`: the one with the default route.
+    pub interface: Option<String>,
+    /// Where the LAN host lives, for `host`: `lan` (ubus) or `br-lan`
+    /// (kernel) when `None`.
+    pub lan_interface: Option<String>,
+    /// Publish AAAA = the LAN's delegated prefix + this identifier.
+    pub host: Option<HostId>,
+    /// Echo services for `source web` and the NAT check, tried in order.
+    pub web_urls: Vec<String>,
+    /// argv of the command for `source script`.
+    pub script: Vec<String>,
+    pub ttl: u32,
+    /// Re-check (and for dyndns2 services, re-send) an unchanged record after
+    /// this long; zero: never.
+    pub force_interval: Duration,
+    /// What to do when the WAN IPv4 address is not the public one.
+    pub cgnat: CgnatPolicy,
+    /// Before sending a new IPv4 address, ask a web echo whether the
+    /// Internet sees the same one.
+    pub nat_check: bool,
+    /// The section as written, for a digest of it (DDNS starts over when
+    /// a record's configuration changes).
+    pub section: Section,
+}
+
+/// Option `source` of a `config ddns` section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrSource {
+    /// `ubus call network.interface dump` (netifd's view).
+    Ubus,
+    /// The kernel's view: `/proc/net/if_inet6`, `ip addr show`.
+    Interface,
+    /// What echo services on the Internet see.
+    Web,
+    /// The source address the kernel picks toward the Internet.
+    Route,
+    /// A command that prints the address.
+    Script,
+}
+
+impl AddrSource {
+    pub const NAMES: &[(&str, AddrSource)] = &[
+        ("ubus", AddrSource::Ubus),
+        ("interface", AddrSource::Interface),
+        ("web", AddrSource::Web),
+        ("route", AddrSource::Route),
+        ("script", AddrSource::Script),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map_or("?", |(n, _)| n)
+    }
+}
+
+/// The interface identifier of a LAN host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostId {
+    /// `option host_suffix '::1:2'`: the low bits, as written.
+    Suffix(Ipv6Addr),
+    /// `option mac '...'`: the modified EUI-64 identifier of this MAC.
+    Mac([u8; 6]),
+}
+
+/// Option `cgnat`: the WAN IPv4 address is private, shared (100.64.0.0/10)
+/// or not what the Internet sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgnatPolicy {
+    /// Leave the A record alone (and warn): it would point at an address
+    /// nobody outside can reach.
+    Skip,
+    /// Publish the address a web echo reports (the carrier's NAT address;
+    /// reachable only if the carrier forwards ports).
+    Web,
+}
+
+/// Defaults of a `config ddns` section.
+pub const DDNS_TTL: u32 = 300;
+pub const DDNS_FORCE_INTERVAL: Duration = Duration::from_secs(72 * 3600);
+
+fn parse_ddns(
+    file: &str,
+    s: &Section,
+    name: &str,
+    providers: &[PluginSection],
+) -> Result<DdnsConf> {
+    warn_unknown(
+        file,
+        s,
+        &[
+            "enabled",
+            "provider",
+            "domain",
+            "ipv4",
+            "ipv6",
+            "source",
+            "interface",
+            "lan_interface",
+            "host_suffix",
+            "mac",
+            "web_url",
+            "script",
+            "ttl",
+            "force_interval",
+            "cgnat",
+            "nat_check",
+        ],
+    );
+    let Some(provider) = value(s, "provider") else {
+        let msg = "option provider is missing: add `option provider 'NAME'` naming a config provider section";
+        return Err(err(file, s, "provider", msg));
+    };
+    if !providers.iter().any(|p| p.name == provider) {
+        let msg = format!(
+            "option provider '{provider}' names no config provider section: add one or fix the name"
+        );
+        return Err(err(file, s, "provider", &msg));
+    }
+    let Some(domain) = value(s, "domain") else {
+        let msg = "option domain is missing: add `option domain 'host.example.com'`";
+        return Err(err(file, s, "domain", msg));
+    };
+    let lower = domain.to_ascii_lowercase();
+    if let Some(why) = dns_name_error(lower.strip_prefix("*.").unwrap_or(&lower)) {
+        let msg = format!("option domain '{domain}' is not a valid DNS name: {why}");
+        return Err(err(file, s, "domain", &msg));
+    }
+    let enabled = boolean(file, s, "enabled", true)?;
+    let ipv4 = boolean(file, s, "ipv4", true)?;
+    let ipv6 = boolean(file, s, "ipv6", true)?;
+    if !ipv4 && !ipv6 {
+        let msg = "options ipv4 and ipv6 are both off: turn one on, or set option enabled '0'";
+        return Err(err(file, s, "ipv6", msg));
+    }
+    let source = match value(s, "source") {
+        None => None,
+        Some(v) => match AddrSource::NAMES.iter().find(|(n, _)| *n == v) {
+            Some((_, src)) => Some(*src),
+            None => {
+                let why = "is not ubus, interface, web, route or script";
+                return Err(bad(file, s, "source", v, why));
+            }
+        },
+    };
+    let host = match (value(s, "host_suffix"), value(s, "mac")) {
+        (Some(_), Some(_)) => {
+            let msg = "set either option host_suffix or option mac, not both";
+            return Err(err(file, s, "mac", msg));
+        }
+        (Some(v), None) => match v.parse::<Ipv6Addr>() {
+            Ok(a) if a != Ipv6Addr::UNSPECIFIED => Some(HostId::Suffix(a)),
+            _ => {
+                let why = "is not an IPv6 interface identifier: write it like '::1:2' or '::211:32ff:fe12:3456'";
+                return Err(bad(file, s, "host_suffix", v, why));
+            }
+        },
+        (None, Some(v)) => match parse_mac(v) {
+            Some(m) => Some(HostId::Mac(m)),
+            None => {
+                let why = "is not a MAC address: write it like '00:11:32:12:34:56'";
+                return Err(bad(file, s, "mac", v, why));
+            }
+        },
+        (None, None) => None,
+    };
+    if host.is_some()
+        && let Some(src @ (AddrSource::Web | AddrSource::Route | AddrSource::Script)) = source
+    {
+        let key = if value(s, "mac").is_some() {
+            "mac"
+        } else {
+            "host_suffix"
+        };
+        let msg = format!(
+            "option {key} needs the LAN's prefix, which source '{}' cannot tell: use source 'ubus' or 'interface'",
+            src.name()
+        );
+        return Err(err(file, s, key, &msg));
+    }
+    if host.is_some() && !ipv6 {
+        let key = if value(s, "mac").is_some() {
+            "mac"
+        } else {
+            "host_suffix"
+        };
+        let msg = format!("option {key} sets the AAAA record, but option ipv6 is off: turn it on");
+        return Err(err(file, s, key, &msg));
+    }
+    let mut web_urls = Vec::new();
+    for v in s.list("web_url") {
+        if !is_url(v) {
+            let msg = format!("list web_url '{v}' is not an http:// or https:// URL");
+            return Err(err(file, s, "web_url", &msg));
+        }
+        web_urls.push(v.to_string());
+    }
+    let script: Vec<String> = s.list("script").into_iter().map(String::from).collect();
+    if source == Some(AddrSource::Script) && script.first().is_none_or(|p| p.is_empty()) {
+        let msg = "source 'script' needs the command: add `list script '/path/to/program'` (and one `list script` per argument)";
+        return Err(err(file, s, "script", msg));
+    }
+    let ttl = match value(s, "ttl") {
+        None => DDNS_TTL,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n @ 1..=86400) if v.bytes().all(|c| c.is_ascii_digit()) => n,
+            _ => {
+                let why = "is not a number of seconds from 1 to 86400";
+                return Err(bad(file, s, "ttl", v, why));
+            }
+        },
+    };
+    let force_interval = match value(s, "force_interval") {
+        None => DDNS_FORCE_INTERVAL,
+        Some(v) => duration(v).ok_or_else(|| {
+            let why = "is not a duration: write seconds, or a number with s, m, h or d ('72h'); '0' turns it off";
+            bad(file, s, "force_interval", v, why)
+        })?,
+    };
+    let cgnat = match value(s, "cgnat") {
+        None | Some("skip") => CgnatPolicy::Skip,
+        Some("web") => CgnatPolicy::Web,
+        Some(v) => return Err(bad(file, s, "cgnat", v, "is not skip or web")),
+    };
+    let nat_check = boolean(file, s, "nat_check", true)?;
+    Ok(DdnsConf {
+        name: name.into(),
+        line: s.line,
+        enabled,
+        provider: provider.into(),
+        domain: lower,
+        ipv4,
+        ipv6,
+        source,
+        interface: value(s, "interface").map(String::from),
+        lan_interface: value(s, "lan_interface").map(String::from),
+        host,
+        web_urls,
+        script,
+        ttl,
+        force_interval,
+        cgnat,
+        nat_check,
+        section: s.clone(),
+    })
+}
+
+/// A UCI boolean as libuci reads them (`1`, `yes`, `on`, `true`, `enabled`
+/// and their opposites); `default` when unset.
+fn boolean(file: &str, s: &Section, key: &str, default: bool) -> Result<bool> {
+    match value(s, key) {
+        None => Ok(default),
+        Some("1" | "yes" | "on" | "true" | "enabled") => Ok(true),
+        Some("0" | "no" | "off" | "false" | "disabled") => Ok(false),
+        Some(v) => Err(bad(file, s, key, v, "is not a boolean: write '1' or '0'")),
+    }
+}
+
+/// `option KEY 'V' WHY` at the option's line: one formatting site for the
+/// many value errors, which saves code on the router's flash.
+#[inline(never)]
+fn bad(file: &str, s: &Section, key: &str, v: &str, why: &str) -> Error {
+    err(file, s, key, &format!("option {key} '{v}' {why}"))
+}
+
+/// `90`, `90s`, `15m`, `72h`, `3d`: a whole number of seconds, minutes,
+/// hours or days.
+fn duration(v: &str) -> Option<Duration> {
+    let (digits, unit) = match v.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&v[..i], c),
+        _ => (v, 's'),
+    };
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86400,
+        _ => return None,
+    };
+    n.checked_mul(scale).map(Duration::from_secs)
+}
+
+/// `00:11:32:12:34:56` or with dashes.
+fn parse_mac(v: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = v.split([':', '-']);
+    for b in &mut out {
+        let p = parts.next()?;
+        if p.len() != 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 #[cfg(test)]
@@ -1585,14 +1940,14 @@ config provider 'own'
     #[test]
     fn unknown_things_are_warnings() {
         let text = format!(
-            "config wancert 'global'\n\toption acme_srever 'x'\nconfig ddns 'home'\n\toption foo 'bar'\n{}",
+            "config wancert 'global'\n\toption acme_srever 'x'\nconfig frobnicate 'home'\n\toption foo 'bar'\n{}",
             cert("\tlist domain 'a.b'\n\toption renew_dayz '30'\n\toption extra ''\n")
         );
         let w = warnings(&text);
         assert_eq!(
             w,
             [
-                "WARN: /etc/config/wancert:3: unknown section type 'config ddns' ignored",
+                "WARN: /etc/config/wancert:3: unknown section type 'config frobnicate' ignored",
                 "WARN: /etc/config/wancert:2: config wancert 'global': unknown option 'acme_srever' ignored",
                 "WARN: /etc/config/wancert:12: config cert 'c': unknown option 'renew_dayz' ignored",
                 "WARN: /etc/config/wancert:13: config cert 'c': unknown option 'extra' ignored",
@@ -1678,6 +2033,160 @@ mod secret_tests {
                 .to_string()
                 .contains("not both")
         );
+    }
+}
+
+#[cfg(test)]
+mod ddns_tests {
+    use super::*;
+
+    const HEAD: &str = "config provider 'p'\n\toption type 'rfc2136'\nconfig ddns 'home'\n";
+
+    fn ddns(body: &str) -> DdnsConf {
+        parse("/c", &format!("{HEAD}{body}"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .ddns
+            .remove(0)
+    }
+
+    fn fails(body: &str) -> String {
+        match parse("/c", &format!("{HEAD}{body}")) {
+            Err(e) => e.to_string(),
+            Ok(c) => panic!("parsed: {:?}", c.ddns),
+        }
+    }
+
+    const MIN: &str = "\toption provider 'p'\n\toption domain 'Home.Example.com'\n";
+
+    #[test]
+    fn defaults() {
+        let d = ddns(MIN);
+        assert_eq!(
+            d,
+            DdnsConf {
+                name: "home".into(),
+                line: 3,
+                enabled: true,
+                provider: "p".into(),
+                domain: "home.example.com".into(),
+                ipv4: true,
+                ipv6: true,
+                source: None,
+                interface: None,
+                lan_interface: None,
+                host: None,
+                web_urls: vec![],
+                script: vec![],
+                ttl: DDNS_TTL,
+                force_interval: DDNS_FORCE_INTERVAL,
+                cgnat: CgnatPolicy::Skip,
+                nat_check: true,
+                section: d.section.clone(),
+            }
+        );
+        assert_eq!(d.section.value("domain"), Some("Home.Example.com"));
+        assert_eq!(Global::default().ubus, "ubus");
+        let g = parse("/c", "config wancert\n\toption ubus '/tmp/fake-ubus'\n").unwrap();
+        assert_eq!(g.global.ubus, "/tmp/fake-ubus");
+    }
+
+    #[test]
+    fn every_option() {
+        let d = ddns(&format!(
+            "{MIN}\toption enabled 'no'\n\toption ipv4 '0'\n\toption source 'interface'\n\toption interface 'pppoe-wan'\n\toption lan_interface 'br-lan'\n\toption mac '00-11-32-12-34-56'\n\tlist web_url 'https://a.example/ip'\n\toption ttl '60'\n\toption force_interval '3d'\n\toption cgnat 'web'\n\toption nat_check 'off'\n"
+        ));
+        assert!(!d.enabled && !d.ipv4 && d.ipv6 && !d.nat_check);
+        assert_eq!(d.source, Some(AddrSource::Interface));
+        assert_eq!(d.interface.as_deref(), Some("pppoe-wan"));
+        assert_eq!(d.lan_interface.as_deref(), Some("br-lan"));
+        assert_eq!(d.host, Some(HostId::Mac([0, 0x11, 0x32, 0x12, 0x34, 0x56])));
+        assert_eq!(d.web_urls, ["https://a.example/ip"]);
+        assert_eq!(
+            (d.ttl, d.force_interval),
+            (60, Duration::from_secs(3 * 86400))
+        );
+        assert_eq!(d.cgnat, CgnatPolicy::Web);
+        let d = ddns(&format!(
+            "{MIN}\toption host_suffix '::1:2'\n\toption source 'ubus'\n"
+        ));
+        assert_eq!(d.host, Some(HostId::Suffix("::1:2".parse().unwrap())));
+        let d = ddns(&format!(
+            "{MIN}\toption source 'script'\n\tlist script '/bin/myip'\n\tlist script '-4'\n"
+        ));
+        assert_eq!(d.script, ["/bin/myip", "-4"]);
+        for (v, secs) in [
+            ("90", 90),
+            ("90s", 90),
+            ("15m", 900),
+            ("72h", 259200),
+            ("0", 0),
+        ] {
+            let d = ddns(&format!("{MIN}\toption force_interval '{v}'\n"));
+            assert_eq!(d.force_interval, Duration::from_secs(secs), "{v}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_option_and_the_fix() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "\toption domain 'a.example.com'\n",
+                &["option provider is missing"],
+            ),
+            (
+                "\toption provider 'x'\n\toption domain 'a.b'\n",
+                &["names no config provider section"],
+            ),
+            ("\toption provider 'p'\n", &["option domain is missing"]),
+            (
+                "\toption provider 'p'\n\toption domain 'a..b'\n",
+                &["not a valid DNS name"],
+            ),
+        ];
+        for (body, words) in cases {
+            let e = fails(body);
+            for w in *words {
+                assert!(e.contains(w), "{e}");
+            }
+        }
+        let with = |extra: &str| fails(&format!("{MIN}{extra}"));
+        let e = with("\toption ipv4 '0'\n\toption ipv6 'off'\n");
+        assert!(e.contains("both off") && e.contains("enabled"), "{e}");
+        assert!(with("\toption ipv4 'maybe'\n").contains("not a boolean"));
+        assert!(
+            with("\toption source 'dns'\n").contains("not ubus, interface, web, route or script")
+        );
+        let e = with("\toption host_suffix '::1'\n\toption mac '00:11:22:33:44:55'\n");
+        assert!(e.contains("not both"), "{e}");
+        assert!(with("\toption host_suffix 'nas'\n").contains("'::1:2'"));
+        assert!(with("\toption mac '00:11:22:33:44'\n").contains("not a MAC address"));
+        let e = with("\toption host_suffix '::1:2'\n\toption source 'web'\n");
+        assert!(e.contains("source 'ubus' or 'interface'"), "{e}");
+        assert!(
+            with("\toption mac '00:11:22:33:44:55'\n\toption ipv6 '0'\n")
+                .contains("option ipv6 is off")
+        );
+        assert!(with("\tlist web_url 'ip.example'\n").contains("not an http:// or https:// URL"));
+        let e = with("\toption source 'script'\n");
+        assert!(e.contains("list script '/path/to/program'"), "{e}");
+        for bad in ["0", "86401", "1m", "-5"] {
+            assert!(
+                with(&format!("\toption ttl '{bad}'\n")).contains("option ttl"),
+                "{bad}"
+            );
+        }
+        for bad in ["h", "1.5h", "3w", "-1", "99999999999999999999d"] {
+            assert!(
+                with(&format!("\toption force_interval '{bad}'\n")).contains("not a duration"),
+                "{bad}"
+            );
+        }
+        assert!(with("\toption cgnat 'publish'\n").contains("not skip or web"));
+        let e = fails(&format!("{MIN}config ddns 'home'\n{MIN}"));
+        assert!(e.contains("defined twice"), "{e}");
+        let anonymous = format!("{HEAD}{MIN}").replace("config ddns 'home'", "config ddns");
+        let e = parse("/c", &anonymous).unwrap_err();
+        assert!(e.to_string().contains("needs a name"), "{e}");
     }
 }
 

@@ -35,6 +35,14 @@ pub enum Error {
     },
     /// A bounded wait ran out.
     Timeout(String),
+    /// A provider said no for a reason retrying soon cannot fix (bad
+    /// credentials, unknown host, a block, a service in maintenance).
+    /// `retry_after`: not before this long; `None`: not until the
+    /// configuration changes or the user forces it.
+    Refused {
+        msg: String,
+        retry_after: Option<std::time::Duration>,
+    },
     /// Anything else, already worded for the user.
     Other(String),
 }
@@ -91,6 +99,7 @@ impl fmt::Display for Error {
                 }
             }
             Error::Timeout(m) => write!(f, "timed out: {m}"),
+            Error::Refused { msg, .. } => f.write_str(msg),
             Error::Other(m) => f.write_str(m),
         }
     }

@@ -73,6 +73,17 @@ impl UreqHttp {
         ca_file: Option<&std::path::Path>,
         timeout: std::time::Duration,
     ) -> crate::Result<Self> {
+        Self::with_family(ca_file, timeout, None)
+    }
+
+    /// `new`, connecting only over IPv4 or only over IPv6 when `family` is
+    /// given: how a web echo service is made to report one family's address.
+    pub fn with_family(
+        ca_file: Option<&std::path::Path>,
+        timeout: std::time::Duration,
+        family: Option<crate::providers::Family>,
+    ) -> crate::Result<Self> {
+        use crate::providers::Family;
         use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
         let mut roots = Vec::new();
@@ -114,6 +125,11 @@ impl UreqHttp {
             .tls_config(tls)
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
+            .ip_family(match family {
+                None => ureq::config::IpFamily::Any,
+                Some(Family::V4) => ureq::config::IpFamily::Ipv4Only,
+                Some(Family::V6) => ureq::config::IpFamily::Ipv6Only,
+            })
             .user_agent(concat!("wancert/", env!("CARGO_PKG_VERSION")))
             .build();
         Ok(UreqHttp {
@@ -173,14 +189,25 @@ impl Http for UreqHttp {
 pub struct LazyHttp {
     ca_file: Option<std::path::PathBuf>,
     timeout: std::time::Duration,
+    family: Option<crate::providers::Family>,
     inner: std::cell::OnceCell<UreqHttp>,
 }
 
 impl LazyHttp {
     pub fn new(ca_file: Option<&std::path::Path>, timeout: std::time::Duration) -> Self {
+        Self::with_family(ca_file, timeout, None)
+    }
+
+    /// See `UreqHttp::with_family`.
+    pub fn with_family(
+        ca_file: Option<&std::path::Path>,
+        timeout: std::time::Duration,
+        family: Option<crate::providers::Family>,
+    ) -> Self {
         LazyHttp {
             ca_file: ca_file.map(Into::into),
             timeout,
+            family,
             inner: std::cell::OnceCell::new(),
         }
     }
@@ -191,7 +218,7 @@ impl Http for LazyHttp {
         let http = match self.inner.get() {
             Some(h) => h,
             None => {
-                let h = UreqHttp::new(self.ca_file.as_deref(), self.timeout)?;
+                let h = UreqHttp::with_family(self.ca_file.as_deref(), self.timeout, self.family)?;
                 self.inner.get_or_init(|| h)
             }
         };

@@ -32,6 +32,7 @@ pub mod providers;
 
 // Orchestration and the command line.
 pub mod cli;
+pub mod ddns;
 pub mod error;
 pub mod events;
 pub mod issue;

@@ -1,9 +1,9 @@
 //! The process seam: run an argv without a shell, so no config value is ever
-//! interpreted by one. A run is bounded in time, and its output (stdout and
-//! stderr interleaved, as a person would see them) is kept for the error
-//! message. The output goes to an unlinked temporary file rather than a pipe:
-//! a daemon that a reload script starts inherits it without keeping wancert
-//! waiting for the end of a pipe, and no reader thread is needed.
+//! interpreted by one. A run can be bounded in time, and what the program
+//! prints is kept for its caller and for the error message. Its output goes
+//! to unlinked temporary files rather than pipes: a daemon that a reload
+//! script starts inherits them without keeping wancert waiting for the end
+//! of a pipe, and no reader thread is needed.
 
 use std::io::{Read, Seek, Write};
 use std::process::{Command, Stdio};
@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
-/// How long a command may run unless the caller says otherwise: an init
-/// script's restart takes seconds; two minutes means it hangs.
+/// How long a reload or restart may run: an init script's restart takes
+/// seconds; two minutes means it hangs.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The most output read back (its end): enough for any error message.
+/// The most output read back for an error message (its end).
 const OUTPUT_LIMIT: u64 = 16 * 1024;
 
 /// A command to run.
@@ -27,7 +27,8 @@ pub struct Cmd<'a> {
     pub stdin: &'a [u8],
     /// Extra environment variables.
     pub env: &'a [(&'a str, &'a str)],
-    pub timeout: Duration,
+    /// `None`: no limit.
+    pub timeout: Option<Duration>,
     /// How messages name the command; empty: the argv itself.
     pub label: &'a str,
 }
@@ -39,13 +40,13 @@ impl<'a> Cmd<'a> {
             argv,
             stdin: &[],
             env: &[],
-            timeout: TIMEOUT,
+            timeout: Some(TIMEOUT),
             label: "",
         }
     }
 }
 
-/// Run `argv` and wait; see `run_cmd`.
+/// Run `argv` and wait (at most `TIMEOUT`); see `run_cmd`.
 pub fn run(argv: &[String]) -> Result<String> {
     run_cmd(&Cmd::new(argv))
 }
@@ -55,46 +56,61 @@ pub fn run(argv: &[String]) -> Result<String> {
 pub fn run_env(argv: &[String], env: &[(&str, &str)]) -> Result<()> {
     run_cmd(&Cmd {
         env,
+        timeout: None,
         ..Cmd::new(argv)
     })
     .map(drop)
 }
 
-/// Run `argv` and return all it printed on stdout (`run_cmd` keeps only the
-/// end of the output, for messages); a non-zero exit is an error.
-pub fn output(argv: &[String]) -> Result<String> {
-    let Some((program, args)) = argv.split_first() else {
-        return Err(Error::other("empty command"));
-    };
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| Error::other(format!("cannot run {program}: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::other(format!(
-            "{} failed ({}): {}",
-            argv.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+/// `run`, but a program still running after `timeout` is killed and that is
+/// an error.
+pub fn run_for(argv: &[String], timeout: Option<Duration>) -> Result<()> {
+    run_cmd(&Cmd {
+        timeout,
+        ..Cmd::new(argv)
+    })
+    .map(drop)
 }
 
-/// Run the command and wait for it. Returns its output. A non-zero exit is an
-/// error that gives the exit code and the last lines of the output; so is a
-/// command still running at the time limit, which is killed.
+/// Run `argv` and return what it printed on stdout; a non-zero exit is an
+/// error, as for `run`.
+pub fn output(argv: &[String]) -> Result<String> {
+    run_for_output(argv, None)
+}
+
+/// `output` within a time limit: a hung helper (ubus, a user's script)
+/// must not hold the run lock for ever.
+pub fn capture(argv: &[String], limit: Duration) -> Result<String> {
+    run_for_output(argv, Some(limit))
+}
+
+fn run_for_output(argv: &[String], timeout: Option<Duration>) -> Result<String> {
+    run_cmd(&Cmd {
+        timeout,
+        ..Cmd::new(argv)
+    })
+}
+
+/// Run the command and wait for it. Returns what it printed on stdout. A
+/// non-zero exit is an error that gives the exit code and the last lines of
+/// its stderr (else stdout); so is a command still running at the time
+/// limit, which is killed.
 pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
     let Some((program, args)) = cmd.argv.split_first() else {
         return Err(Error::other("empty command"));
     };
-    let label = if cmd.label.is_empty() {
-        cmd.argv.join(" ")
-    } else {
-        cmd.label.to_string()
+    let label = || {
+        if cmd.label.is_empty() {
+            cmd.argv.join(" ")
+        } else {
+            cmd.label.to_string()
+        }
     };
     let cannot = |e: std::io::Error| Error::other(format!("cannot run {program}: {e}"));
-    let mut out = output_file().map_err(cannot)?;
+    let (mut out, mut err) = (
+        output_file().map_err(cannot)?,
+        output_file().map_err(cannot)?,
+    );
     let mut child = Command::new(program)
         .args(args)
         .envs(cmd.env.iter().copied())
@@ -104,7 +120,7 @@ pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
             Stdio::piped()
         })
         .stdout(out.try_clone().map_err(cannot)?)
-        .stderr(out.try_clone().map_err(cannot)?)
+        .stderr(err.try_clone().map_err(cannot)?)
         .spawn()
         .map_err(cannot)?;
     if let Some(mut input) = child.stdin.take() {
@@ -116,36 +132,52 @@ pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
         if let Some(status) = child.try_wait().map_err(cannot)? {
             break Some(status);
         }
-        if start.elapsed() >= cmd.timeout {
+        if cmd.timeout.is_some_and(|t| start.elapsed() >= t) {
             let _ = child.kill();
             let _ = child.wait();
             break None;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let mut text = Vec::new();
-    let len = out.stream_position().unwrap_or(0);
-    let _ = out.seek(std::io::SeekFrom::Start(len.saturating_sub(OUTPUT_LIMIT)));
-    let _ = out.read_to_end(&mut text);
-    let text = String::from_utf8_lossy(&text).into_owned();
     match status {
-        Some(s) if s.success() => Ok(text),
+        Some(s) if s.success() => Ok(read_back(&mut out, u64::MAX)),
         Some(s) => {
             let how = match s.code() {
                 Some(code) => format!("exit code {code}"),
                 None => "killed by a signal".into(),
             };
             Err(Error::other(format!(
-                "{label} failed ({how}){}",
-                tail(&text)
+                "{} failed ({how}){}",
+                label(),
+                tail(&said(&mut out, &mut err))
             )))
         }
-        None => Err(Error::other(format!(
-            "{label} did not finish within {} s and was stopped{}",
-            cmd.timeout.as_secs(),
-            tail(&text)
+        None => Err(Error::Timeout(format!(
+            "{} still running after {} s: killed{}",
+            label(),
+            cmd.timeout.unwrap_or_default().as_secs(),
+            tail(&said(&mut out, &mut err))
         ))),
     }
+}
+
+/// What a failed program said: its stderr, else its stdout (the end).
+fn said(out: &mut std::fs::File, err: &mut std::fs::File) -> String {
+    let e = read_back(err, OUTPUT_LIMIT);
+    if e.trim().is_empty() {
+        read_back(out, OUTPUT_LIMIT)
+    } else {
+        e
+    }
+}
+
+/// The last `limit` bytes written to an output file.
+fn read_back(f: &mut std::fs::File, limit: u64) -> String {
+    let mut text = Vec::new();
+    let len = f.stream_position().unwrap_or(0);
+    let _ = f.seek(std::io::SeekFrom::Start(len.saturating_sub(limit)));
+    let _ = f.read_to_end(&mut text);
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// A new, already unlinked, owner-only file in the temporary directory (RAM
@@ -174,7 +206,7 @@ fn output_file() -> std::io::Result<std::fs::File> {
 }
 
 /// The last few non-empty lines of `text` on one line, for an error message:
-/// `: line | line`, or nothing when there was no output.
+/// `: line | line`, or `, no output`.
 pub fn tail(text: &str) -> String {
     const MAX: usize = 400;
     let mut lines: Vec<&str> = text
@@ -227,14 +259,16 @@ mod tests {
             "$(id); x",
         ]))
         .unwrap();
+        let err = run(&argv(&["sh", "-c", "echo boom >&2; exit 3"])).unwrap_err();
+        assert!(err.to_string().contains("boom"), "{err}");
         assert!(run(&argv(&["/nonexistent/wancert-test"])).is_err());
-        assert!(exists("sh") && !exists("/nonexistent/x"));
-        let check = ["sh", "-c", "test \"$WANCERT_X\" = 'a b;$(c)'"].map(String::from);
+        let check = argv(&["sh", "-c", "test \"$WANCERT_X\" = 'a b;$(c)'"]);
         run_env(&check, &[("WANCERT_X", "a b;$(c)")]).unwrap();
         assert!(run_env(&check, &[("WANCERT_X", "other")]).is_err());
-        let echo = ["sh", "-c", "echo \"$0\"; echo noise >&2", "a b"].map(String::from);
+        assert!(exists("sh") && !exists("/nonexistent/x"));
+        let echo = argv(&["sh", "-c", "echo \"$0\"; echo noise >&2", "a b"]);
         assert_eq!(output(&echo).unwrap(), "a b\n");
-        assert!(output(&["false".into()]).is_err());
+        assert!(output(&argv(&["false"])).is_err());
     }
 
     #[test]
@@ -242,10 +276,12 @@ mod tests {
         let script = "echo starting; echo 'nginx: [emerg] bad key' >&2; exit 3";
         let err = run(&argv(&["sh", "-c", script])).unwrap_err().to_string();
         assert!(err.contains("(exit code 3)"), "{err}");
-        assert!(
-            err.ends_with(": starting | nginx: [emerg] bad key"),
-            "{err}"
-        );
+        assert!(err.ends_with(": nginx: [emerg] bad key"), "{err}");
+        // Nothing on stderr: the end of stdout.
+        let err = run(&argv(&["sh", "-c", "echo a; echo b; exit 4"]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("(exit code 4): a | b"), "{err}");
         let err = run(&argv(&["false"])).unwrap_err().to_string();
         assert_eq!(err, "false failed (exit code 1), no output");
         let err = run(&argv(&["sh", "-c", "kill -9 $$"])).unwrap_err();
@@ -265,28 +301,44 @@ mod tests {
     }
 
     #[test]
-    fn a_hanging_command_is_stopped() {
-        let a = argv(&["sleep", "30"]);
+    fn a_program_past_its_timeout_is_killed() {
         let start = Instant::now();
         let err = run_cmd(&Cmd {
-            timeout: Duration::from_millis(300),
+            timeout: Some(Duration::from_millis(300)),
             label: "the reload",
-            ..Cmd::new(&a)
+            ..Cmd::new(&argv(&["sleep", "30"]))
         })
         .unwrap_err();
         assert!(start.elapsed() < Duration::from_secs(5));
         assert_eq!(
             err.to_string(),
-            "the reload did not finish within 0 s and was stopped, no output"
+            "timed out: the reload still running after 0 s: killed, no output"
         );
+        let err = run_for(
+            &argv(&["sh", "-c", "sleep 5"]),
+            Some(Duration::from_millis(200)),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("still running"), "{err}");
+        let quick = argv(&["sh", "-c", "echo out; echo last >&2; exit 1"]);
+        let err = run_for(&quick, Some(Duration::from_secs(5))).unwrap_err();
+        assert!(err.to_string().ends_with(": last"), "{err}");
+    }
+
+    #[test]
+    fn capture_returns_stdout_within_its_limit() {
+        let limit = Duration::from_secs(5);
+        let out = capture(&argv(&["sh", "-c", "echo out; echo noise >&2"]), limit).unwrap();
+        assert_eq!(out, "out\n");
+        let err = capture(&argv(&["sleep", "5"]), Duration::from_millis(200)).unwrap_err();
+        assert!(err.to_string().contains("still running"), "{err}");
     }
 
     #[test]
     fn a_daemon_holding_the_output_does_not_block() {
-        // The command exits at once, leaving a child that keeps the pipe open.
-        let a = argv(&["sh", "-c", "sleep 5 & echo started"]);
+        // The command exits at once, leaving a child that keeps its output.
         let start = Instant::now();
-        let out = run(&a).unwrap();
+        let out = run(&argv(&["sh", "-c", "sleep 5 & echo started"])).unwrap();
         assert!(
             start.elapsed() < Duration::from_secs(3),
             "waited for the daemon"

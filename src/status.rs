@@ -27,6 +27,69 @@ pub struct Status {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_run: Option<LastRunStatus>,
     pub certs: Vec<CertStatus>,
+    /// The WAN addresses the last DDNS pass saw (volatile: absent after a
+    /// reboot until the next pass).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wan: Option<WanStatus>,
+    /// One per `config ddns` section, in file order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ddns: Vec<DdnsStatus>,
+}
+
+/// `wan` in the JSON: the router's WAN addresses.
+#[derive(Debug, Serialize)]
+pub struct WanStatus {
+    /// Public IPv4 addresses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ipv4: Vec<String>,
+    /// Global IPv6 addresses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ipv6: Vec<String>,
+    /// When they were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
+    /// A WAN IPv4 address the Internet cannot reach, and why (RFC 1918,
+    /// carrier-grade NAT, or a NAT upstream).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nat: Option<String>,
+}
+
+/// One DDNS record in the JSON.
+#[derive(Debug, Serialize)]
+pub struct DdnsStatus {
+    pub name: String,
+    pub domain: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// What the record was last set to (A and AAAA values), as far as the
+    /// last pass knows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    /// What it should hold now, from its source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub desired: Vec<String>,
+    /// The record holds the desired addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<bool>,
+    /// When its addresses last changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update: Option<String>,
+    /// When the addresses were last sent or read back from the DNS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// After a failure: no attempt before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt: Option<String>,
+    /// The provider refused (bad credentials, unknown host): no retry until
+    /// the configuration changes or `wancert ddns --force`. Absent when
+    /// false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
+    /// `option enabled '0'`. Absent when enabled.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// `last_run` in the JSON.
@@ -384,6 +447,7 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             deploy,
         });
     }
+    let (wan, ddns) = ddns_status(config);
     Ok(Status {
         version: SCHEMA_VERSION,
         generated: der::rfc3339(now),
@@ -394,7 +458,66 @@ pub fn collect(config: &Config, now: i64) -> Result<Status> {
             exit_code: r.exit_code,
         }),
         certs,
+        wan,
+        ddns,
     })
+}
+
+/// The DDNS part, from the cache the DDNS passes keep in `run_dir`.
+fn ddns_status(config: &Config) -> (Option<WanStatus>, Vec<DdnsStatus>) {
+    if config.ddns.is_empty() {
+        return (None, Vec::new());
+    }
+    let state = crate::ddns::update::State::load(&config.global.run_dir);
+    let mut wan = WanStatus {
+        ipv4: Vec::new(),
+        ipv6: Vec::new(),
+        checked: state.checked.map(der::rfc3339),
+        nat: None,
+    };
+    for w in &state.wan {
+        match (&w.nat, w.address.is_ipv4()) {
+            (Some(why), _) => wan.nat = Some(format!("{}: {why}", w.address)),
+            (None, true) => wan.ipv4.push(w.address.to_string()),
+            (None, false) => wan.ipv6.push(w.address.to_string()),
+        }
+    }
+    let wan = state.checked.is_some().then_some(wan);
+    let records = config
+        .ddns
+        .iter()
+        .map(|d| {
+            let e = state.record(&d.name);
+            let strings = |v: Vec<std::net::IpAddr>| v.iter().map(|a| a.to_string()).collect();
+            let (mut addresses, mut desired, mut changed) = (Vec::new(), Vec::new(), None);
+            let mut current = None;
+            for (on, f) in [(d.ipv4, e.map(|e| &e.v4)), (d.ipv6, e.map(|e| &e.v6))] {
+                let Some(f) = f.filter(|_| on) else { continue };
+                addresses.extend(f.published.iter().copied());
+                if let Some(want) = f.current {
+                    desired.push(want);
+                    let here = f.published == [want];
+                    current = Some(current.unwrap_or(true) && here);
+                }
+                changed = changed.max(f.changed);
+            }
+            DdnsStatus {
+                name: d.name.clone(),
+                domain: d.domain.clone(),
+                provider: Some(d.provider.clone()),
+                addresses: strings(addresses),
+                desired: strings(desired),
+                current,
+                last_update: changed.map(der::rfc3339),
+                confirmed: e.and_then(|e| e.confirmed).map(der::rfc3339),
+                last_error: e.and_then(|e| e.last_error.clone()),
+                next_attempt: e.and_then(|e| e.retry_at).map(der::rfc3339),
+                refused: e.is_some_and(|e| e.refused),
+                disabled: !d.enabled,
+            }
+        })
+        .collect();
+    (wan, records)
 }
 
 /// The human form, one line per certificate and per failing target.
@@ -464,12 +587,144 @@ pub fn render(status: &Status) -> String {
             }
         }
     }
+    if let Some(w) = &status.wan {
+        let all: Vec<&str> = w.ipv4.iter().chain(&w.ipv6).map(String::as_str).collect();
+        let all = if all.is_empty() {
+            "none".to_string()
+        } else {
+            all.join(", ")
+        };
+        let at = w
+            .checked
+            .as_deref()
+            .map(|t| format!(" (read {t})"))
+            .unwrap_or_default();
+        out.push_str(&format!("wan: {all}{at}\n"));
+        if let Some(nat) = &w.nat {
+            out.push_str(&format!("  not reachable from the Internet: {nat}\n"));
+        }
+    }
+    for d in &status.ddns {
+        let off = if d.disabled { " (disabled)" } else { "" };
+        let via = d.provider.as_deref().unwrap_or("?");
+        out.push_str(&format!("ddns {}: {} via {via}{off}\n", d.name, d.domain));
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "nothing known".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let since = d
+            .last_update
+            .as_deref()
+            .map(|t| format!(" since {t}"))
+            .unwrap_or_default();
+        out.push_str(&format!("  published: {}{since}\n", list(&d.addresses)));
+        if d.current == Some(false) {
+            out.push_str(&format!("  should be: {}\n", list(&d.desired)));
+        }
+        if let Some(e) = &d.last_error {
+            out.push_str(&format!("  last error: {e}\n"));
+        }
+        if d.refused {
+            out.push_str(&format!(
+                "  stopped: fix the configuration or run `wancert ddns --force {}`\n",
+                d.name
+            ));
+        } else if let Some(t) = &d.next_attempt {
+            out.push_str(&format!("  next attempt after {t}\n"));
+        }
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ddns::update::{Entry, FamilyState, State, WanSeen};
+
+    #[test]
+    fn ddns_records_and_wan_addresses() {
+        let dir = std::env::temp_dir().join(format!("wancert-status-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = format!(
+            "config wancert\n\toption run_dir '{}'\n\toption state_dir '{0}/state'\n\
+             config provider 'p'\n\toption type 'dyndns2'\n\toption password 'hunter2'\n\
+             config ddns 'home'\n\toption provider 'p'\n\toption domain 'home.example.com'\n\toption ipv6 '0'\n\
+             config ddns 'nas'\n\toption provider 'p'\n\toption domain 'nas.example.com'\n\toption host_suffix '::2'\n",
+            dir.display()
+        );
+        let config = crate::config::parse("/c", &text).unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let mut state = State::default();
+        state.put(Entry {
+            name: "home".into(),
+            config: "x".into(),
+            v4: FamilyState {
+                current: Some(ip("203.0.113.7")),
+                published: vec![ip("203.0.113.6")],
+                changed: Some(1_700_000_000),
+                nat: None,
+            },
+            failures: 2,
+            retry_at: Some(1_700_000_600),
+            last_error: Some("DNS: server down".into()),
+            ..Entry::default()
+        });
+        state.wan.push(WanSeen {
+            address: ip("100.72.13.5"),
+            interface: "wan".into(),
+            source: "ubus".into(),
+            nat: Some("carrier-grade NAT".into()),
+        });
+        state.save(&dir).unwrap();
+
+        let status = collect(&config, 1_700_000_100).unwrap();
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["version"], 1);
+        // Nothing read yet: no `wan` object.
+        assert!(json.get("wan").is_none(), "{json}");
+        let home = &json["ddns"][0];
+        assert_eq!(home["provider"], "p");
+        assert_eq!(home["addresses"], serde_json::json!(["203.0.113.6"]));
+        assert_eq!(home["desired"], serde_json::json!(["203.0.113.7"]));
+        assert_eq!(home["current"], false);
+        assert_eq!(home["last_update"], "2023-11-14T22:13:20Z");
+        assert_eq!(home["next_attempt"], "2023-11-14T22:23:20Z");
+        assert!(home.get("refused").is_none() && home.get("disabled").is_none());
+        // A record no pass has seen yet still shows, with nothing known.
+        let nas = &json["ddns"][1];
+        assert_eq!(nas["domain"], "nas.example.com");
+        assert!(nas.get("addresses").is_none() && nas.get("current").is_none());
+
+        let text = render(&status);
+        assert!(
+            text.contains("published: 203.0.113.6 since 2023-11-14T22:13:20Z"),
+            "{text}"
+        );
+        assert!(text.contains("should be: 203.0.113.7"), "{text}");
+        assert!(
+            text.contains("last error: DNS: server down") && text.contains("next attempt after"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2") && !json.to_string().contains("hunter2"));
+
+        state.checked = Some(1_700_000_050);
+        state.save(&dir).unwrap();
+        let json = serde_json::to_value(collect(&config, 1_700_000_100).unwrap()).unwrap();
+        assert_eq!(json["wan"]["checked"], "2023-11-14T22:14:10Z");
+        assert!(
+            json["wan"].get("ipv4").is_none(),
+            "the only IPv4 is behind NAT"
+        );
+        assert_eq!(json["wan"]["nat"], "100.72.13.5: carrier-grade NAT");
+        assert!(
+            render(&collect(&config, 1_700_000_100).unwrap())
+                .contains("not reachable from the Internet: 100.72.13.5")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_target_is_redeployed_until_it_succeeds_and_a_repeated_failure_changes_nothing() {

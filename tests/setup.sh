@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need on Debian/Ubuntu: the lab's CAs
 # (pebble; acme2certifier from PyPI in a virtualenv under target/), DNS
-# servers (knot, and bind9 for the rfc2136 tests against a second
-# implementation) and resolver (unbound), kdig, openssl, python3, busybox,
-# shellcheck and nodejs for tests/openwrt.sh, and the deploy targets: an SSH
-# server (openssh-server), both SSH clients OpenWrt may have (OpenSSH's ssh,
-# dropbear's dbclient) and an HTTPS server (nginx). Quick when all is there
-# already.
+# servers (knot; bind9 for the rfc2136 tests against a second implementation;
+# PowerDNS with its sqlite backend for the powerdns provider) and resolver
+# (unbound), kdig, openssl, python3, busybox, shellcheck and nodejs for
+# tests/openwrt.sh, and the deploy targets: an SSH server (openssh-server),
+# both SSH clients OpenWrt may have (OpenSSH's ssh, dropbear's dbclient) and
+# an HTTPS server (nginx). Quick when all is there already.
 set -euo pipefail
 
 need=()
@@ -14,6 +14,11 @@ command -v pebble >/dev/null || need+=(pebble)
 command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v named >/dev/null || [ -x /usr/sbin/named ] || need+=(bind9)
+command -v pdns_server >/dev/null || [ -x /usr/sbin/pdns_server ] || need+=(pdns-server)
+[ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || need+=(pdns-backend-sqlite3)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+# The provider tests build the real HTTPS client, which loads the system roots.
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] || need+=(unbound)

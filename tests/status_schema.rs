@@ -138,11 +138,24 @@ fn setup(dir: &Path, acme_port: u16) -> String {
         .output()
         .expect("openssl runs (run tests/setup.sh)");
     assert!(out.status.success(), "{}", text(&out));
+    // A DDNS record whose addresses come from a script; nothing answers
+    // DNS on 127.0.0.1:1 or :53, so its update fails and status shows why.
+    let myip = dir.join("myip");
+    std::fs::write(&myip, "#!/bin/sh\necho 203.0.113.45 2001:db8::45\n").unwrap();
+    std::fs::set_permissions(&myip, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let conf = format!(
         "config wancert 'global'
 \toption acme_server 'http://127.0.0.1:{acme_port}/dir'
 \toption state_dir '{state}'
 \toption run_dir '{run}'
+\tlist propagation_server '127.0.0.1:1'
+
+config ddns 'home'
+\toption provider 'dns'
+\toption domain 'home.example.com'
+\toption source 'script'
+\tlist script '{myip}'
+\toption nat_check '0'
 
 config provider 'dns'
 \toption type 'rfc2136'
@@ -166,6 +179,7 @@ config deploy 'files'
 ",
         state = state.display(),
         run = dir.join("run").display(),
+        myip = myip.display(),
         deployed = dir.join("deployed").display(),
     );
     let path = dir.join("wancert.conf");
@@ -197,6 +211,8 @@ fn status_json_follows_the_documented_schema() {
     assert_eq!(s["version"], 1);
     assert_eq!(s["running"], false);
     assert!(s.get("last_run").is_none());
+    assert!(s.get("wan").is_none());
+    assert_eq!(s["ddns"][0]["name"], "home");
 
     // After a run: `new` fails (the CA does not answer), `nas` deploys.
     let out = wancert(&["--config", &conf, "run"]);
@@ -204,6 +220,19 @@ fn status_json_follows_the_documented_schema() {
     let s = status(&conf);
     check(&schema, "document", &s, "status");
     assert_eq!(s["last_run"]["exit_code"], 2);
+    // The DDNS pass ran first: the WAN as the script saw it, and the
+    // record's failed update.
+    assert_eq!(s["wan"]["ipv4"][0], "203.0.113.45", "{s}");
+    assert_eq!(s["wan"]["ipv6"][0], "2001:db8::45");
+    let home = &s["ddns"][0];
+    assert_eq!(
+        home["desired"],
+        serde_json::json!(["203.0.113.45", "2001:db8::45"])
+    );
+    assert!(
+        home["last_error"].is_string() && is_time(&home["next_attempt"]),
+        "{home}"
+    );
     let (nas, new) = (&s["certs"][0], &s["certs"][1]);
     assert_eq!(
         (nas["name"].as_str(), new["name"].as_str()),

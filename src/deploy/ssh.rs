@@ -252,7 +252,7 @@ impl Deployer for Ssh {
             argv: &argv,
             stdin: input.as_bytes(),
             env: &[("HOME", &home)],
-            timeout: TIMEOUT,
+            timeout: Some(TIMEOUT),
             label: &label,
         })
         .map_err(|e| e.context(&format!("config deploy '{}'", self.name)))?;
@@ -366,7 +366,7 @@ fn script(files: &Files, reload: &[String]) -> String {
     if !reload.is_empty() {
         let words: Vec<String> = reload.iter().map(|w| quote(w)).collect();
         s.push_str(&format!(
-            "{} || {{ c=$?; echo \"wancert: the reload command failed with exit code $c\" >&2; exit $c; }}\n",
+            "{} 1>&2 || {{ c=$?; echo \"wancert: the reload command failed with exit code $c\" >&2; exit $c; }}\n",
             words.join(" ")
         ));
     }
@@ -403,7 +403,7 @@ mod tests {
         assert!(s.contains(
             "mv -f '/volume1/certs/.full chain.pem.wancert-new' '/volume1/certs/full chain.pem'"
         ));
-        assert!(s.contains("'/bin/systemctl' 'reload' 'nginx; rm -rf /' || {"));
+        assert!(s.contains("'/bin/systemctl' 'reload' 'nginx; rm -rf /' 1>&2 || {"));
         // Every file is in place before the reload runs.
         assert!(s.rfind("mv -f").unwrap() < s.find("systemctl").unwrap());
     }

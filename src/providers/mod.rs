@@ -9,10 +9,24 @@ use crate::config::PluginSection;
 use crate::http::Http;
 use crate::{Error, Result};
 
+pub mod acmedns;
 pub mod alidns;
+pub mod api;
 pub mod cloud;
+pub mod cloudflare;
+pub mod desec;
+pub mod digitalocean;
 pub mod dnspod;
+pub mod duckdns;
+pub mod dyndns2;
+pub mod dynv6;
+pub mod exec;
+pub mod gandi;
+pub mod godaddy;
+pub mod hetzner;
 pub mod huaweicloud;
+pub mod porkbun;
+pub mod powerdns;
 pub mod rest;
 pub mod rfc2136;
 pub mod route53;
@@ -37,6 +51,43 @@ pub trait DnsProvider {
             "this provider cannot set {family:?} records (at {fqdn})"
         )))
     }
+
+    /// DDNS: set both families at once, each to its one address (a family
+    /// absent from `addrs` is left alone). Providers whose protocol sends
+    /// both in one request (dyndns2) override this; the others get one
+    /// `set_address` per family.
+    fn set_addresses(&mut self, fqdn: &str, addrs: &[(Family, IpAddr)], ttl: u32) -> Result<()> {
+        // The loop is in a function shared by every provider: a default
+        // method's body is compiled once per implementation.
+        per_family(addrs, &mut |family, set| {
+            self.set_address(fqdn, family, set, ttl)
+        })
+    }
+
+    /// DDNS: whether an unchanged record must still be sent now and then.
+    /// Classic DDNS services delete hosts that stay silent for weeks; a DNS
+    /// server's records do not expire.
+    fn wants_refresh(&self) -> bool {
+        false
+    }
+}
+
+/// Call `set` once per family present in `addrs`, with its addresses.
+fn per_family(
+    addrs: &[(Family, IpAddr)],
+    set: &mut dyn FnMut(Family, &[IpAddr]) -> Result<()>,
+) -> Result<()> {
+    for family in [Family::V4, Family::V6] {
+        let some: Vec<IpAddr> = addrs
+            .iter()
+            .filter(|(f, _)| *f == family)
+            .map(|(_, a)| *a)
+            .collect();
+        if !some.is_empty() {
+            set(family, &some)?;
+        }
+    }
+    Ok(())
 }
 
 /// An address family, for DDNS.
@@ -67,10 +118,23 @@ pub struct ProviderType {
 /// Every provider type built in.
 pub const TYPES: &[ProviderType] = &[
     rfc2136::TYPE,
+    cloudflare::TYPE,
+    powerdns::TYPE,
+    desec::TYPE,
+    duckdns::TYPE,
+    dynv6::TYPE,
+    godaddy::TYPE,
+    porkbun::TYPE,
+    digitalocean::TYPE,
+    hetzner::TYPE,
+    gandi::TYPE,
+    acmedns::TYPE,
+    exec::TYPE,
     alidns::TYPE,
     dnspod::TYPE,
     huaweicloud::TYPE,
     route53::TYPE,
+    dyndns2::TYPE,
 ];
 
 /// Build the provider a `config provider` section describes.

@@ -112,14 +112,25 @@ type Handler = dyn Fn(&Request) -> Response + Send + Sync;
 /// A running server; stops accepting when dropped.
 pub struct Server {
     pub port: u16,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
     pub requests: Arc<Mutex<Vec<Request>>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Server {
     pub fn start(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+        Self::start_on("127.0.0.1:0", handler)
+    }
+
+    /// `start` on another address, such as `[::1]:0`.
+    pub fn start_on(
+        bind: &str,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Server {
+        let listener = TcpListener::bind(bind).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let port = addr.port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (reqs, stopping) = (requests.clone(), stop.clone());
@@ -136,14 +147,15 @@ impl Server {
         });
         Server {
             port,
+            addr,
             requests,
             stop,
         }
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (or `http://[::1]:PORT`)
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", self.addr)
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -154,7 +166,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = TcpStream::connect(("127.0.0.1", self.port)); // wake the accept loop
+        let _ = TcpStream::connect(self.addr); // wake the accept loop
     }
 }
 

@@ -258,3 +258,4 @@ impl Drop for Service {
 pub mod cloud;
 pub mod dns;
 pub mod httpd;
+pub mod provider;
