@@ -105,7 +105,7 @@ fn exec_runs_the_command_with_separate_verbatim_arguments() {
     assert!(
         err.contains("exec provider")
             && err.ends_with("zone not found at the provider")
-            && err.contains("exit status: 3"),
+            && err.contains("exit code 3"),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1);
@@ -117,7 +117,7 @@ fn exec_runs_the_command_with_separate_verbatim_arguments() {
         "the timeout did not stop it"
     );
     assert!(
-        err.contains("still running after 2s") && err.contains("option timeout"),
+        err.contains("still running after 2 s") && err.contains("option timeout"),
         "{err}"
     );
 

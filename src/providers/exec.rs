@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::{DnsProvider, Env, Family, ProviderType};
 use crate::config::PluginSection;
-use crate::{Result, proc};
+use crate::{Error, Result, proc};
 
 pub const TYPE: ProviderType = ProviderType {
     name: "exec",
@@ -61,7 +61,13 @@ impl Exec {
     fn run(&self, args: &[&str]) -> Result<()> {
         let mut argv = self.command.clone();
         argv.extend(args.iter().map(|a| a.to_string()));
-        proc::run_for(&argv, Some(self.timeout)).map_err(|e| e.context("exec provider"))
+        proc::run_for(&argv, Some(self.timeout)).map_err(|e| match e {
+            // The one knob that helps a slow script.
+            Error::Timeout(m) => Error::Timeout(format!(
+                "exec provider: {m}: raise option timeout if the script needs longer"
+            )),
+            e => e.context("exec provider"),
+        })
     }
 }
 
