@@ -384,37 +384,8 @@ mod tests {
         parse(text).unwrap_err()
     }
 
-    const UHTTPD: &str = "
-config uhttpd 'main'
-\tlist listen_http '0.0.0.0:80'
-\tlist listen_http '[::]:80'
-\tlist listen_https '0.0.0.0:443'
-\tlist listen_https '[::]:443'
-\toption redirect_https '0'
-\toption home '/www'
-\toption rfc1918_filter '1'
-\toption max_requests '3'
-\toption max_connections '100'
-\toption cert '/etc/uhttpd.crt'
-\toption key '/etc/uhttpd.key'
-\toption cgi_prefix '/cgi-bin'
-\tlist lua_prefix '/cgi-bin/luci=/usr/lib/lua/luci/sgi/uhttpd.lua'
-\toption script_timeout '60'
-\toption network_timeout '30'
-\toption http_keepalive '20'
-\toption tcp_keepalive '1'
-\toption ubus_prefix '/ubus'
-
-config cert 'defaults'
-\toption days '730'
-\toption key_type 'ec'
-\toption bits '2048'
-\toption ec_curve 'P-256'
-\toption country 'ZZ'
-\toption state 'Somewhere'
-\toption location 'Unknown'
-\toption commonname 'OpenWrt'
-";
+    /// OpenWrt's `/etc/config/uhttpd` as shipped (shared with the uhttpd deployer's tests).
+    const UHTTPD: &str = include_str!("../tests/fixtures/uhttpd-openwrt");
 
     const FIREWALL: &str = "# firewall, as shipped and then edited
 config defaults

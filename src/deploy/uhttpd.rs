@@ -111,37 +111,7 @@ mod tests {
 
     /// OpenWrt 23.05's `/etc/config/uhttpd` as shipped: the `main` server
     /// and px5g's `defaults` for the self-signed certificate.
-    const OPENWRT: &str = "
-config uhttpd 'main'
-\tlist listen_http '0.0.0.0:80'
-\tlist listen_http '[::]:80'
-\tlist listen_https '0.0.0.0:443'
-\tlist listen_https '[::]:443'
-\toption redirect_https '0'
-\toption home '/www'
-\toption rfc1918_filter '1'
-\toption max_requests '3'
-\toption max_connections '100'
-\toption cert '/etc/uhttpd.crt'
-\toption key '/etc/uhttpd.key'
-\toption cgi_prefix '/cgi-bin'
-\tlist lua_prefix '/cgi-bin/luci=/usr/lib/lua/luci/sgi/uhttpd.lua'
-\toption script_timeout '60'
-\toption network_timeout '30'
-\toption http_keepalive '20'
-\toption tcp_keepalive '1'
-\toption ubus_prefix '/ubus'
-
-config cert 'defaults'
-\toption days '730'
-\toption key_type 'ec'
-\toption bits '2048'
-\toption ec_curve 'P-256'
-\toption country 'ZZ'
-\toption state 'Somewhere'
-\toption location 'Unknown'
-\toption commonname 'OpenWrt'
-";
+    const OPENWRT: &str = include_str!("../../tests/fixtures/uhttpd-openwrt");
 
     #[test]
     fn the_shipped_file_changes_on_two_lines() {
