@@ -72,6 +72,23 @@ for args in calls:
     line = " ".join(["/usr/bin/wancert"] + words)
     assert any(fnmatch.fnmatchcase(line, g) for g in grants), f"no ACL grant for {line}"
 PY
+check "every option the settings form writes is one the binary reads" python3 - "$luci" src <<'PY'
+import pathlib, re, sys
+js = next(pathlib.Path(sys.argv[1]).rglob("settings.js")).read_text()
+src = "".join(p.read_text() for p in pathlib.Path(sys.argv[2]).rglob("*.rs"))
+names = set(re.findall(r"s\.option\(\w+\.\w+,\s*'([a-z_0-9]+)'", js))
+names |= set(re.findall(r"^\t\[ '([a-z_0-9]+)',", js, re.M))  # PROVIDER_OPTIONS
+names -= {"type", "_test"}  # the section type; the Test button
+assert len(names) > 60, sorted(names)
+unread = sorted(n for n in names if f'"{n}"' not in src)
+assert not unread, f"the form offers options wancert never reads: {unread}"
+# Each provider type the table names is one wancert has.
+rows = list(re.finditer(r"^\t\[ '[a-z_0-9]+', _\('(?:[^'\\]|\\.)*'\), '([a-z0-9 ]+)'", js, re.M))
+assert len(rows) >= 25, len(rows)
+for m in rows:
+    for t in m.group(1).split():
+        assert f'"{t}"' in src, f"PROVIDER_OPTIONS names a type wancert lacks: {t}"
+PY
 
 echo "== init script: cron line in a temporary crontab"
 bin="$tmp/bin"

@@ -63,6 +63,70 @@ function testProvider(section_id) {
 	]);
 }
 
+// The options of each provider type, as its module in src/providers reads
+// them: [option, label, types, extra]. One form option per UCI option, shown
+// for every type that reads it (two form options of one name would fight on
+// save: an inactive one removes the value). Secrets may instead live in a file
+// readable by root only: `option NAME_file '/etc/wancert/NAME'` (not offered
+// here, kept when present).
+var PROVIDER_OPTIONS = [
+	[ 'server', _('Server'), 'rfc2136 acmedns dyndns2', { description: _('rfc2136: the primary name server; acmedns: the acme-dns URL; dyndns2: noip, dynu, dyn or the update URL') } ],
+	[ 'port', _('Port'), 'rfc2136', { datatype: 'port', placeholder: '53' } ],
+	[ 'tsig_name', _('TSIG key name'), 'rfc2136', {} ],
+	[ 'tsig_algorithm', _('TSIG algorithm'), 'rfc2136', { values: [ 'hmac-sha256', 'hmac-sha512' ] } ],
+	[ 'tsig_secret', _('TSIG secret (base64)'), 'rfc2136', { secret: true } ],
+	[ 'tcp', _('TCP only'), 'rfc2136', { flag: true, description: _('For a firewall that drops DNS over UDP.') } ],
+	[ 'api_token', _('API token'), 'cloudflare digitalocean hetzner gandi', { secret: true } ],
+	[ 'token', _('Token'), 'desec duckdns dynv6', { secret: true } ],
+	[ 'domain', _('Duck DNS name'), 'duckdns', { optional: true, description: _('Found from the record name when empty.') } ],
+	[ 'api_key', _('API key'), 'godaddy porkbun powerdns', { secret: true } ],
+	[ 'api_secret', _('API secret'), 'godaddy', { secret: true } ],
+	[ 'secret_api_key', _('Secret API key'), 'porkbun', { secret: true } ],
+	[ 'access_key_id', _('AccessKey ID'), 'alidns route53', {} ],
+	[ 'access_key_secret', _('AccessKey secret'), 'alidns', { secret: true } ],
+	[ 'secret_access_key', _('Secret access key'), 'route53', { secret: true } ],
+	[ 'session_token', _('Session token'), 'route53', { secret: true, optional: true } ],
+	[ 'secret_id', _('SecretId'), 'dnspod', {} ],
+	[ 'access_key', _('Access key (AK)'), 'huaweicloud', {} ],
+	[ 'secret_key', _('Secret key'), 'dnspod huaweicloud', { secret: true } ],
+	[ 'project_id', _('Project ID'), 'huaweicloud', { optional: true } ],
+	[ 'region', _('Region'), 'alidns huaweicloud', { optional: true } ],
+	[ 'server_id', _('Server ID'), 'powerdns', { optional: true, placeholder: 'localhost' } ],
+	[ 'username', _('User name'), 'acmedns dyndns2', {} ],
+	[ 'password', _('Password'), 'acmedns dyndns2', { secret: true } ],
+	[ 'subdomain', _('Subdomain'), 'acmedns', { description: _('What acme-dns registered: the CNAME target\'s first label.') } ],
+	[ 'ipv6_param', _('IPv6 parameter'), 'dyndns2', { optional: true, placeholder: 'myipv6' } ],
+	[ 'command', _('Command'), 'exec', { list: true, description: _('Program, then one argument per entry; called with present|cleanup NAME VALUE, never through a shell.') } ],
+	[ 'timeout', _('Timeout (s)'), 'exec', { datatype: 'uinteger', optional: true } ],
+	[ 'endpoint', _('API endpoint'), 'powerdns alidns dnspod huaweicloud route53 cloudflare desec duckdns dynv6 godaddy porkbun digitalocean hetzner gandi acmedns', { optional: true, description: _('powerdns: its API URL (required). Others: leave empty for the provider\'s own.') } ]
+];
+
+function providerOptions(s) {
+	PROVIDER_OPTIONS.forEach(function(f) {
+		var x = f[3], o;
+		if (x.flag)
+			o = s.option(form.Flag, f[0], f[1]);
+		else if (x.list)
+			o = s.option(form.DynamicList, f[0], f[1]);
+		else if (x.values) {
+			o = s.option(form.ListValue, f[0], f[1]);
+			x.values.forEach(function(v) { o.value(v); });
+		}
+		else
+			o = s.option(form.Value, f[0], f[1]);
+		f[2].split(' ').forEach(function(t) { o.depends('type', t); });
+		if (x.secret)
+			o.password = true;
+		if (x.datatype)
+			o.datatype = x.datatype;
+		if (x.placeholder)
+			o.placeholder = x.placeholder;
+		if (x.description)
+			o.description = x.description;
+		o.optional = !!x.optional;
+	});
+}
+
 return view.extend({
 	load: function() {
 		return Promise.all([
@@ -95,6 +159,20 @@ return view.extend({
 		o = s.option(form.Value, 'propagation_interval', _('Propagation check interval (s)'));
 		o.datatype = 'uinteger';
 		o.placeholder = '5';
+		o = s.option(form.DynamicList, 'doh_server', _('DNS-over-HTTPS resolvers'), _('Asked when outbound port 53 is blocked or intercepted. Empty: the built-in list.'));
+		o.optional = true;
+		o = s.option(form.Value, 'propagation_wait', _('Fixed wait instead of the check (s)'), _('Skips the propagation check: only for a provider whose servers cannot be asked.'));
+		o.datatype = 'uinteger';
+		o.optional = true;
+		o = s.option(form.ListValue, 'account_key_type', _('New account key'));
+		o.value('ec256', _('ECDSA P-256'));
+		o.value('ec384', _('ECDSA P-384'));
+		o.optional = true;
+		o = s.option(form.Value, 'eab_kid', _('EAB key ID'), _('External account binding, from the CA\'s account page (ZeroSSL, Google).'));
+		o.optional = true;
+		o = s.option(form.Value, 'eab_hmac_key', _('EAB HMAC key'));
+		o.password = true;
+		o.optional = true;
 		o = s.option(form.Value, 'notify_interval', _('Repeat notifications after (s)'), _('A failure that goes on is told again after this long.'));
 		o.datatype = 'uinteger';
 		o.placeholder = '86400';
@@ -115,25 +193,7 @@ return view.extend({
 		s.addremove = true;
 		s.anonymous = false;
 		typeOption(s, providers, _('provider'));
-		o = s.option(form.Value, 'server', _('Server'));
-		o.depends('type', 'rfc2136');
-		o.datatype = 'host';
-		o = s.option(form.Value, 'port', _('Port'));
-		o.depends('type', 'rfc2136');
-		o.datatype = 'port';
-		o.placeholder = '53';
-		o = s.option(form.Value, 'tsig_name', _('TSIG key name'));
-		o.depends('type', 'rfc2136');
-		o = s.option(form.ListValue, 'tsig_algorithm', _('TSIG algorithm'));
-		o.depends('type', 'rfc2136');
-		o.value('hmac-sha256');
-		o.value('hmac-sha512');
-		o = s.option(form.Value, 'tsig_secret', _('TSIG secret (base64)'));
-		o.depends('type', 'rfc2136');
-		o.password = true;
-		o = s.option(form.Value, 'api_token', _('API token'));
-		o.depends({ type: 'rfc2136', '!reverse': true });
-		o.password = true;
+		providerOptions(s);
 		o = s.option(form.Value, 'zone', _('Zone'), _('Found from the SOA record when empty.'));
 		o.datatype = 'hostname';
 		o.optional = true;
@@ -154,10 +214,44 @@ return view.extend({
 		o = s.option(form.Flag, 'ipv4', _('IPv4 (A)'));
 		o.default = '1';
 		o = s.option(form.Flag, 'ipv6', _('IPv6 (AAAA)'));
-		o.default = '0';
+		o.default = '1';
+		o = s.option(form.ListValue, 'source', _('Addresses from'));
+		o.value('', _('default (ubus)'));
+		o.value('ubus', _('netifd (ubus)'));
+		o.value('interface', _('the kernel\'s interface addresses'));
+		o.value('web', _('web echo services'));
+		o.value('route', _('the default route\'s source address'));
+		o.value('script', _('a script'));
+		o.optional = true;
+		o = s.option(widgets.NetworkSelect, 'interface', _('WAN interface'), _('Default: the interface carrying the default route.'));
+		o.nocreate = true;
+		o.optional = true;
+		o.depends({ source: /^(|ubus|interface)$/ });
+		o = s.option(form.DynamicList, 'web_url', _('Echo services'), _('Tried in order. Empty: the built-in list.'));
+		o.depends('source', 'web');
+		o = s.option(form.DynamicList, 'script', _('Script'), _('Program, then one argument per entry; every address it prints. Never run by a shell.'));
+		o.depends('source', 'script');
+		o = s.option(form.Value, 'host_suffix', _('LAN host: address suffix'), _('Publish this LAN host\'s AAAA: the delegated prefix + this suffix (e.g. ::1:2).'));
+		o.optional = true;
+		o = s.option(form.Value, 'mac', _('LAN host: MAC address'), _('Or the host\'s EUI-64 identifier from its MAC.'));
+		o.datatype = 'macaddr';
+		o.optional = true;
+		o = s.option(widgets.NetworkSelect, 'lan_interface', _('LAN interface'));
+		o.nocreate = true;
+		o.optional = true;
+		o.placeholder = 'lan';
+		o = s.option(form.ListValue, 'cgnat', _('Behind carrier-grade NAT'), _('When the WAN IPv4 address is private or shared (100.64.0.0/10).'));
+		o.value('skip', _('leave the A record alone'));
+		o.value('web', _('publish the address the web sees'));
+		o.optional = true;
+		o = s.option(form.Flag, 'nat_check', _('Confirm a new IPv4 with a web echo'));
+		o.default = '1';
 		o = s.option(form.Value, 'ttl', _('TTL (s)'));
 		o.datatype = 'uinteger';
 		o.placeholder = '300';
+		o.optional = true;
+		o = s.option(form.Value, 'force_interval', _('Re-check an unchanged record after'), _('e.g. 72h; 0: never.'));
+		o.placeholder = '72h';
 		o.optional = true;
 
 		// Certificates
@@ -172,6 +266,20 @@ return view.extend({
 		o = s.option(form.ListValue, 'key_type', _('Key type'));
 		o.value('ec256', _('ECDSA P-256'));
 		o.value('ec384', _('ECDSA P-384'));
+		o = s.option(form.Value, 'acme_server', _('ACME server'), _('This certificate\'s CA, instead of the global one.'));
+		o.optional = true;
+		o = s.option(form.Value, 'profile', _('Profile'), _('A profile the CA offers, e.g. tlsserver or shortlived.'));
+		o.optional = true;
+		o = s.option(form.Value, 'renew_days', _('Renew days before expiry'), _('Empty: when the CA suggests (ARI), else at a third of the lifetime.'));
+		o.datatype = 'uinteger';
+		o.optional = true;
+		o = s.option(form.ListValue, 'challenge', _('Challenge'));
+		o.value('dns-01');
+		o.value('dns-persist-01');
+		o.optional = true;
+		o = s.option(form.Value, 'challenge_alias', _('Challenge alias'), _('CNAME delegation: the name _acme-challenge points to.'));
+		o.datatype = 'hostname';
+		o.optional = true;
 		o = s.option(form.MultiValue, 'deploy', _('Deploy to'));
 		sectionNames('deploy').forEach(function(d) { o.value(d); });
 		o.optional = true;
@@ -195,10 +303,61 @@ return view.extend({
 		  [ 'chain_path', _('Intermediates file') ], [ 'key_path', _('Key file (0600)') ] ].forEach(function(f) {
 			o = s.option(form.Value, f[0], f[1]);
 			o.depends('type', 'file');
+			o.depends('type', 'ssh');
 			o.optional = true;
 		});
-		o = s.option(form.DynamicList, 'reload', _('Reload command'), _('One argument per entry; never run by a shell.'));
+		o = s.option(form.Value, 'combined_path', _('Chain + key in one file'), _('haproxy, lighttpd'));
 		o.depends('type', 'file');
+		o.optional = true;
+		o = s.option(form.Value, 'mode', _('Key file mode'), _('Default 0600; never readable by others.'));
+		o.depends('type', 'file');
+		o.placeholder = '0600';
+		o.optional = true;
+		o = s.option(form.Value, 'owner', _('Owner'), _('user[:group]'));
+		o.depends('type', 'file');
+		o.optional = true;
+		o = s.option(form.Value, 'host', _('Host'), _('Instead of a port forward.'));
+		o.depends('type', 'ssh');
+		o.datatype = 'host';
+		o.optional = true;
+		o = s.option(form.Value, 'port', _('SSH port'));
+		o.depends('type', 'ssh');
+		o.datatype = 'port';
+		o.placeholder = '22';
+		o = s.option(form.Value, 'user', _('User'));
+		o.depends('type', 'ssh');
+		o.placeholder = 'root';
+		o = s.option(form.Value, 'identity', _('Private key file'), _('Dropbear format for dbclient, OpenSSH format for ssh.'));
+		o.depends('type', 'ssh');
+		o = s.option(form.DynamicList, 'host_key', _('Host keys'), _('The host\'s public host keys (its /etc/ssh/ssh_host_*_key.pub lines).'));
+		o.depends('type', 'ssh');
+		o = s.option(form.ListValue, 'client', _('SSH client'));
+		o.depends('type', 'ssh');
+		o.value('', _('from the key\'s format'));
+		o.value('dbclient');
+		o.value('ssh');
+		o.optional = true;
+		o = s.option(form.DynamicList, 'reload', _('Reload command'), _('One argument per entry; never run by a local shell (ssh: each word is quoted for the remote shell).'));
+		o.depends('type', 'file');
+		o.depends('type', 'ssh');
+		o = s.option(form.Value, 'url', _('URL'));
+		o.depends('type', 'webhook');
+		o = s.option(form.Value, 'token', _('Bearer token'));
+		o.depends('type', 'webhook');
+		o.password = true;
+		o.optional = true;
+		o = s.option(form.Value, 'hmac_secret', _('HMAC secret'), _('Signs the body: X-Wancert-Signature.'));
+		o.depends('type', 'webhook');
+		o.password = true;
+		o.optional = true;
+		o = s.option(form.Flag, 'include_key', _('Include the key'));
+		o.depends('type', 'webhook');
+		o.default = '1';
+		o = s.option(form.Value, 'ca_file', _('Receiver\'s CA (PEM)'));
+		o.depends('type', 'webhook');
+		o.optional = true;
+		o = s.option(form.Value, 'verify', _('Check the served certificate at'), _('HOST:PORT, or off. Default: the port forward\'s target.'));
+		o.optional = true;
 
 		// Notifications
 		s = m.section(form.TypedSection, 'notify', _('Notifications'), _('Let\'s Encrypt sends no expiry mail: this is how you hear that renewals fail.'));
