@@ -225,13 +225,19 @@ impl Pair {
     /// before the chain and renamed before it, so: both `.new` files mean
     /// nothing was renamed yet (roll forward); a `.new` key alone means the
     /// chain was never staged (drop it: the old pair stays); a `.new` chain
-    /// alone means the key was already renamed (roll forward). Half-written
-    /// `.tmp` files are removed. Returns whether anything was done.
+    /// alone means the key was already renamed (roll forward). The
+    /// temporaries a cut left in the directory (`.*.tmp`: half-written, and
+    /// perhaps holding a key) are removed. Returns whether anything was done.
     pub fn recover(&self) -> Result<bool> {
         let (key_new, chain_new) = (sibling(&self.key, ".new"), sibling(&self.chain, ".new"));
         let mut done = false;
-        for tmp in [sibling(&key_new, ".tmp"), sibling(&chain_new, ".tmp")] {
-            done |= remove(&tmp)?;
+        let dir = self.key.parent().unwrap_or(Path::new("."));
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                done |= remove(&entry.path())?;
+            }
         }
         let (has_key, has_chain) = (key_new.exists(), chain_new.exists());
         if has_key && has_chain {
