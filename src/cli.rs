@@ -1,6 +1,6 @@
 //! The command line: a small hand-written parser, dispatch, and the mapping of
 //! every outcome to one exit code: 0 success, 1 nothing to do (or another run
-//! holds the lock), 2 failure.
+//! holds the lock, or the clock is not set yet), 2 failure.
 
 use std::fs::{File, TryLockError};
 use std::time::Duration;
@@ -58,7 +58,8 @@ options:
   -h, --help           this text
   -V, --version        the version
 
-exit status: 0 done, 1 nothing to do or another run in progress, 2 failure
+exit status: 0 done, 1 nothing to do, another run in progress, or the clock
+is not set yet (before NTP syncs), 2 failure
 ";
 
 /// How long one HTTP request may take.
@@ -259,6 +260,12 @@ pub fn main(raw: Vec<String>) -> i32 {
         _ => !crate::logger::stderr_is_terminal(),
     };
     crate::logger::init(args.level, to_syslog);
+    // Also before `--background` detaches: LuCI shows this line.
+    if needs_the_time(&args.command)
+        && let Some(code) = postpone_while_the_clock_is_unset()
+    {
+        return code;
+    }
     let result = if args.background {
         detach(&args, &raw)
     } else {
@@ -359,6 +366,41 @@ fn dispatch(args: &Args) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Whether a command talks to the CA or to DNS servers and APIs, which needs
+/// the right time: TLS checks certificate validity, TSIG (RFC 8945) allows
+/// 300 s of skew, cloud APIs sign timestamps, and renewal decisions compare
+/// expiry dates with now.
+fn needs_the_time(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Run
+            | Command::Renew { .. }
+            | Command::Ddns { .. }
+            | Command::DnsTest { .. }
+            | Command::Revoke { .. }
+            | Command::Account { .. }
+            | Command::PersistRecord { .. }
+    )
+}
+
+/// A router without a real-time clock boots in 1970 and keeps that date
+/// until NTP syncs. Before `renewal::CLOCK_SANE_AFTER` such work is
+/// postponed, before anything is asked or written: failing TLS checks would
+/// count as failures and back off, and every certificate would look not yet
+/// valid. Exit 1, like a run that finds another in progress: a later run
+/// (cron, the next hotplug) does the work.
+fn postpone_while_the_clock_is_unset() -> Option<i32> {
+    let now = SystemClock.now().as_secs() as i64;
+    if now >= crate::renewal::CLOCK_SANE_AFTER {
+        return None;
+    }
+    log::warn!(
+        "the system clock says {}: it is not set yet (NTP has not synced since boot). ACME, DNS and DDNS work is postponed, as TLS and signed requests need the right time: check that sysntpd runs and reaches its servers (/etc/init.d/sysntpd status); a later run does the work",
+        crate::der::rfc3339(now)
+    );
+    Some(1)
 }
 
 /// How long `wancert ddns` waits for another run's lock.

@@ -176,6 +176,9 @@ impl Http for UreqHttp {
             .limit(BODY_LIMIT)
             .read_to_vec()
             .map_err(fail)?;
+        // The query may carry a token (dyndns2, DuckDNS): not in the label.
+        let url = req.url.split('?').next().unwrap_or_default();
+        crate::crashpoint::step(req.method, &url);
         Ok(Response {
             status,
             headers,

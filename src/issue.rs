@@ -32,9 +32,6 @@ use crate::{Error, Result, keys, store};
 const VALIDATION_TIMEOUT: Duration = Duration::from_secs(180);
 const ISSUANCE_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The environment variable of the test hook in `abort_point`.
-pub const ABORT_ENV: &str = "WANCERT_TEST_ABORT_AT";
-
 /// The order a run started, as kept on flash until its certificate is
 /// installed. No `Debug`: it holds a private key.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -253,17 +250,12 @@ pub fn issue(
     })
 }
 
-/// The test hook that stands in for a power cut: with
-/// `WANCERT_TEST_ABORT_AT=<point>` in the environment, the process aborts at
-/// that point (`after-order`: the order is placed and saved, nothing
-/// published; `after-validation`: the CA validated every name, the TXT values
-/// are still published, nothing finalized). This is the one place that reads
-/// the variable.
+/// The named kill points of `crate::crashpoint`: `after-order` (the order is
+/// placed and saved, nothing published), `after-validation` (the CA
+/// validated every name, the TXT values are still published, nothing
+/// finalized).
 fn abort_point(point: &str) {
-    if std::env::var(ABORT_ENV).is_ok_and(|v| v == point) {
-        log::error!("{ABORT_ENV}={point}: aborting here, as a power cut would");
-        std::process::abort();
-    }
+    crate::crashpoint::point(point);
 }
 
 /// The dns-01 TXT value (name, value) an authorization needs, if it has a

@@ -19,6 +19,7 @@ pub mod uci;
 
 // Edges: one seam per outside world.
 pub mod clock;
+pub mod crashpoint;
 pub mod http;
 pub mod keys;
 pub mod proc;

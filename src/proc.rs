@@ -139,6 +139,7 @@ pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    crate::crashpoint::step("ran", program);
     match status {
         Some(s) if s.success() => Ok(read_back(&mut out, u64::MAX)),
         Some(s) => {

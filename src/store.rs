@@ -92,6 +92,7 @@ pub fn replace_all(files: &[NewFile<'_>], owner: Owner) -> Result<usize> {
             return Err(Error::io("replace", f.path, e));
         }
         sync_dir(f.path)?;
+        crate::crashpoint::step("renamed into", &f.path.display());
     }
     Ok(changed.len())
 }
@@ -105,14 +106,20 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(Error::io("replace", path, e));
     }
-    sync_dir(path)
+    sync_dir(path)?;
+    crate::crashpoint::step("renamed into", &path.display());
+    Ok(())
 }
 
 /// Remove `path` (durably); `false` when it was not there, so that a run
 /// with nothing to remove touches nothing.
 pub fn remove(path: &Path) -> Result<bool> {
     match fs::remove_file(path) {
-        Ok(()) => sync_dir(path).map(|()| true),
+        Ok(()) => {
+            sync_dir(path)?;
+            crate::crashpoint::step("removed", &path.display());
+            Ok(true)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io("remove", path, e)),
     }
@@ -121,7 +128,9 @@ pub fn remove(path: &Path) -> Result<bool> {
 /// Rename `from` to `to` atomically (same directory), durably.
 pub fn rename(from: &Path, to: &Path) -> Result<()> {
     fs::rename(from, to).map_err(|e| Error::io("rename", from, e))?;
-    sync_dir(to)
+    sync_dir(to)?;
+    crate::crashpoint::step("renamed into", &to.display());
+    Ok(())
 }
 
 /// `dir/.name.suffix`: a hidden temporary next to `path`, on the same file
@@ -147,7 +156,12 @@ fn write_synced(path: &Path, data: &[u8], mode: u32, owner: Owner) -> Result<()>
         .mode(SECRET)
         .open(path)
         .and_then(|mut f| {
-            f.write_all(data)?;
+            // In two halves, with a kill point between: a cut can leave a
+            // partial file, and the crash tests must meet one.
+            let (first, rest) = data.split_at(data.len() / 2);
+            f.write_all(first)?;
+            crate::crashpoint::step("half-wrote", &path.display());
+            f.write_all(rest)?;
             if let Some((uid, gid)) = owner {
                 std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
             }
@@ -157,7 +171,9 @@ fn write_synced(path: &Path, data: &[u8], mode: u32, owner: Owner) -> Result<()>
     result.map_err(|e| {
         let _ = fs::remove_file(path);
         Error::io("write", path, e)
-    })
+    })?;
+    crate::crashpoint::step("wrote", &path.display());
+    Ok(())
 }
 
 fn sync_dir(path: &Path) -> Result<()> {
@@ -172,7 +188,7 @@ fn sync_dir(path: &Path) -> Result<()> {
 
 /// A certificate and its key, installed as a pair: after a crash at any point
 /// the directory holds the old pair or the new pair, never a mix (see
-/// `recover_pair`).
+/// `recover`).
 pub struct Pair {
     pub key: PathBuf,
     pub chain: PathBuf,
@@ -186,34 +202,48 @@ impl Pair {
         }
     }
 
-    /// Both `.new` files are written and synced before either is renamed;
-    /// the key is renamed first.
+    /// Stage the key, then the chain, as `.new` files, then rename the key,
+    /// then the chain, into place. Each `.new` file is written as a `.tmp`
+    /// and renamed once synced, so a `.new` file is always complete; the
+    /// order makes each crash state mean one thing (see `recover`).
     pub fn install(&self, key_pem: &str, chain_pem: &str) -> Result<()> {
         let (key_new, chain_new) = (sibling(&self.key, ".new"), sibling(&self.chain, ".new"));
-        write_synced(&chain_new, chain_pem.as_bytes(), PUBLIC, None)?;
-        if let Err(e) = write_synced(&key_new, key_pem.as_bytes(), SECRET, None) {
-            let _ = fs::remove_file(&chain_new);
+        stage(&key_new, key_pem.as_bytes(), SECRET)?;
+        if let Err(e) = stage(&chain_new, chain_pem.as_bytes(), PUBLIC) {
+            let _ = fs::remove_file(&key_new);
             return Err(e);
         }
-        sync_dir(&self.key)?;
         fs::rename(&key_new, &self.key).map_err(|e| Error::io("replace", &self.key, e))?;
+        crate::crashpoint::step("renamed into", &self.key.display());
         fs::rename(&chain_new, &self.chain).map_err(|e| Error::io("replace", &self.chain, e))?;
-        sync_dir(&self.key)
+        sync_dir(&self.key)?;
+        crate::crashpoint::step("renamed into", &self.chain.display());
+        Ok(())
     }
 
-    /// Finish or undo an install that a crash interrupted. A `.new` key means
-    /// no rename happened yet: the staged pair is complete only if the chain
-    /// was staged too (it is written first), so roll forward when both exist,
-    /// else drop them. A lone `.new` chain means the key was already renamed:
-    /// roll forward. Returns whether anything was done.
+    /// Finish or undo an install that a crash interrupted. The key is staged
+    /// before the chain and renamed before it, so: both `.new` files mean
+    /// nothing was renamed yet (roll forward); a `.new` key alone means the
+    /// chain was never staged (drop it: the old pair stays); a `.new` chain
+    /// alone means the key was already renamed (roll forward). The
+    /// temporaries a cut left in the directory (`.*.tmp`: half-written, and
+    /// perhaps holding a key) are removed. Returns whether anything was done.
     pub fn recover(&self) -> Result<bool> {
         let (key_new, chain_new) = (sibling(&self.key, ".new"), sibling(&self.chain, ".new"));
+        let mut done = false;
+        let dir = self.key.parent().unwrap_or(Path::new("."));
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                done |= remove(&entry.path())?;
+            }
+        }
         let (has_key, has_chain) = (key_new.exists(), chain_new.exists());
         if has_key && has_chain {
             fs::rename(&key_new, &self.key).map_err(|e| Error::io("replace", &self.key, e))?;
         } else if has_key {
-            let _ = fs::remove_file(&key_new);
-            return Ok(true);
+            return remove(&key_new);
         }
         if has_key || has_chain {
             fs::rename(&chain_new, &self.chain)
@@ -221,8 +251,22 @@ impl Pair {
             sync_dir(&self.key)?;
             return Ok(true);
         }
-        Ok(false)
+        Ok(done)
     }
+}
+
+/// Write `data` to `path` complete or not at all: through a synced `.tmp`
+/// renamed into place.
+fn stage(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    let tmp = sibling(path, ".tmp");
+    write_synced(&tmp, data, mode, None)?;
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("stage", path, e));
+    }
+    sync_dir(path)?;
+    crate::crashpoint::step("renamed into", &path.display());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -323,8 +367,8 @@ mod tests {
         );
 
         // Crash after staging both, before any rename: roll forward.
-        write_synced(&sibling(&pair.chain, ".new"), b"C2", PUBLIC, None).unwrap();
         write_synced(&sibling(&pair.key, ".new"), b"K2", SECRET, None).unwrap();
+        write_synced(&sibling(&pair.chain, ".new"), b"C2", PUBLIC, None).unwrap();
         assert!(pair.recover().unwrap());
         assert_eq!(
             (
@@ -340,10 +384,14 @@ mod tests {
         assert!(pair.recover().unwrap());
         assert_eq!(fs::read_to_string(&pair.chain).unwrap(), "C3");
 
-        // A staged key without its chain cannot be complete: drop it.
+        // A staged key without its chain: the chain was never staged, drop
+        // it; so is a chain cut while it was written.
         write_synced(&sibling(&pair.key, ".new"), b"K4", SECRET, None).unwrap();
+        let chain_tmp = sibling(&sibling(&pair.chain, ".new"), ".tmp");
+        write_synced(&chain_tmp, b"C", PUBLIC, None).unwrap();
         assert!(pair.recover().unwrap());
         assert_eq!(fs::read_to_string(&pair.key).unwrap(), "K3");
+        assert_eq!(fs::read_to_string(&pair.chain).unwrap(), "C3");
         assert!(!pair.recover().unwrap());
         assert_eq!(fs::read_dir(&d).unwrap().count(), 2);
         fs::remove_dir_all(d).unwrap();

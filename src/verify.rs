@@ -188,6 +188,7 @@ pub fn served_leaf(at: &Endpoint, sni: &str) -> Result<Vec<u8>, String> {
         .ok_or_else(|| format!("{at} presented no certificate"))?;
     conn.send_close_notify();
     let _ = conn.complete_io(&mut sock);
+    crate::crashpoint::step("TLS check of", at);
     Ok(leaf)
 }
 

@@ -31,6 +31,7 @@ pub fn random_id() -> Result<u16> {
 pub fn exchange(server: SocketAddr, msg: &[u8], timeout: Duration) -> Result<Vec<u8>> {
     let request = Message::decode(msg)?;
     let answer = exchange_udp(server, &request, msg, timeout)?;
+    crate::crashpoint::step("DNS exchange with", &server);
     match Message::decode(&answer) {
         Ok(m) if m.truncated() => exchange_tcp(server, msg, timeout),
         _ => Ok(answer),
@@ -117,6 +118,7 @@ pub fn exchange_tcp(server: SocketAddr, msg: &[u8], timeout: Duration) -> Result
             "{server} answered another question over TCP"
         )));
     }
+    crate::crashpoint::step("DNS exchange over TCP with", &server);
     Ok(answer)
 }
 
