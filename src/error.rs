@@ -32,6 +32,9 @@ pub enum Error {
         op: &'static str,
         path: String,
         err: std::io::Error,
+        /// Bytes free and in all on the file system, when the write edge
+        /// looked (only after it ran out of space: `store::space`).
+        space: Option<(u64, u64)>,
     },
     /// A bounded wait ran out.
     Timeout(String),
@@ -53,6 +56,7 @@ impl Error {
             op,
             path: path.as_ref().display().to_string(),
             err,
+            space: None,
         }
     }
 
@@ -89,12 +93,32 @@ impl fmt::Display for Error {
             }
             Error::Http { url, msg } => write!(f, "request to {url} failed: {msg}"),
             Error::Dns(m) => write!(f, "DNS: {m}"),
-            Error::Io { op, path, err } => {
+            Error::Io {
+                op,
+                path,
+                err,
+                space,
+            } => {
                 write!(f, "cannot {op} {path}: {err}")?;
-                match err.raw_os_error() {
-                    Some(28) => write!(f, " (the file system is full: free some space)"),
-                    Some(30) => write!(f, " (the file system is read-only)"),
-                    Some(13) => write!(f, " (permission denied: run as root or fix the owner)"),
+                // By kind, not number: MIPS numbers some errors differently.
+                use std::io::ErrorKind as K;
+                match (err.kind(), space) {
+                    (K::StorageFull | K::QuotaExceeded | K::FileTooLarge, Some((free, total))) => {
+                        write!(
+                            f,
+                            " (the file system is full: {free} of {total} bytes free: free some space; the old files are kept)"
+                        )
+                    }
+                    (K::StorageFull | K::QuotaExceeded | K::FileTooLarge, None) => {
+                        write!(f, " (the file system is full: free some space)")
+                    }
+                    (K::ReadOnlyFilesystem, _) => write!(
+                        f,
+                        " (the file system is read-only: remount it read-write; the old files are kept)"
+                    ),
+                    (K::PermissionDenied, _) => {
+                        write!(f, " (permission denied: run as root or fix the owner)")
+                    }
                     _ => Ok(()),
                 }
             }
