@@ -38,8 +38,9 @@ pub enum Error {
     },
     /// A bounded wait ran out.
     Timeout(String),
-    /// A provider said no for a reason retrying soon cannot fix (bad
-    /// credentials, unknown host, a block, a service in maintenance).
+    /// A provider or the CA said no for a reason retrying soon cannot fix
+    /// (bad credentials, unknown host, a block, a service in maintenance, a
+    /// rate limit).
     /// `retry_after`: not before this long; `None`: not until the
     /// configuration changes or the user forces it.
     Refused {
@@ -62,6 +63,15 @@ impl Error {
 
     pub fn other(msg: impl Into<String>) -> Self {
         Error::Other(msg.into())
+    }
+
+    /// How long the other side asked us to wait before trying again, when
+    /// it said (a CA's or a provider's Retry-After).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Refused { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 
     /// Prefix the message with what was being done, keeping the variant.
