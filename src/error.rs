@@ -32,11 +32,15 @@ pub enum Error {
         op: &'static str,
         path: String,
         err: std::io::Error,
+        /// Bytes free and in all on the file system, when the write edge
+        /// looked (only after it ran out of space: `store::space`).
+        space: Option<(u64, u64)>,
     },
     /// A bounded wait ran out.
     Timeout(String),
-    /// A provider said no for a reason retrying soon cannot fix (bad
-    /// credentials, unknown host, a block, a service in maintenance).
+    /// A provider or the CA said no for a reason retrying soon cannot fix
+    /// (bad credentials, unknown host, a block, a service in maintenance, a
+    /// rate limit).
     /// `retry_after`: not before this long; `None`: not until the
     /// configuration changes or the user forces it.
     Refused {
@@ -53,11 +57,21 @@ impl Error {
             op,
             path: path.as_ref().display().to_string(),
             err,
+            space: None,
         }
     }
 
     pub fn other(msg: impl Into<String>) -> Self {
         Error::Other(msg.into())
+    }
+
+    /// How long the other side asked us to wait before trying again, when
+    /// it said (a CA's or a provider's Retry-After).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Refused { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 
     /// Prefix the message with what was being done, keeping the variant.
@@ -89,12 +103,32 @@ impl fmt::Display for Error {
             }
             Error::Http { url, msg } => write!(f, "request to {url} failed: {msg}"),
             Error::Dns(m) => write!(f, "DNS: {m}"),
-            Error::Io { op, path, err } => {
+            Error::Io {
+                op,
+                path,
+                err,
+                space,
+            } => {
                 write!(f, "cannot {op} {path}: {err}")?;
-                match err.raw_os_error() {
-                    Some(28) => write!(f, " (the file system is full: free some space)"),
-                    Some(30) => write!(f, " (the file system is read-only)"),
-                    Some(13) => write!(f, " (permission denied: run as root or fix the owner)"),
+                // By kind, not number: MIPS numbers some errors differently.
+                use std::io::ErrorKind as K;
+                match (err.kind(), space) {
+                    (K::StorageFull | K::QuotaExceeded | K::FileTooLarge, Some((free, total))) => {
+                        write!(
+                            f,
+                            " (the file system is full: {free} of {total} bytes free: free some space; the old files are kept)"
+                        )
+                    }
+                    (K::StorageFull | K::QuotaExceeded | K::FileTooLarge, None) => {
+                        write!(f, " (the file system is full: free some space)")
+                    }
+                    (K::ReadOnlyFilesystem, _) => write!(
+                        f,
+                        " (the file system is read-only: remount it read-write; the old files are kept)"
+                    ),
+                    (K::PermissionDenied, _) => {
+                        write!(f, " (permission denied: run as root or fix the owner)")
+                    }
                     _ => Ok(()),
                 }
             }

@@ -271,7 +271,14 @@ impl<'a> Session<'a> {
                     }
                     Err(e) => {
                         record.failures = record.failures.saturating_add(1);
-                        let retry_at = now + renewal::backoff(record.failures);
+                        // Not sooner than the CA or provider asked, within
+                        // reason: a week is the longest rate limit of
+                        // Let's Encrypt, and a bogus header must not park
+                        // a certificate until it expires.
+                        let asked = e
+                            .retry_after()
+                            .map_or(0, |d| d.as_secs().min(7 * 86400) as i64);
+                        let retry_at = now + renewal::backoff(record.failures).max(asked);
                         record.retry_at = Some(retry_at);
                         log::info!(
                             "{}: {} failed attempt(s) in a row: the next automatic one is at {}",

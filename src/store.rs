@@ -89,7 +89,7 @@ pub fn replace_all(files: &[NewFile<'_>], owner: Owner) -> Result<usize> {
     for (i, (f, tmp)) in changed.iter().zip(&staged).enumerate() {
         if let Err(e) = fs::rename(tmp, f.path) {
             clean(&staged[i..]);
-            return Err(Error::io("replace", f.path, e));
+            return Err(write_error("replace", f.path, e));
         }
         sync_dir(f.path)?;
         crate::crashpoint::step("renamed into", &f.path.display());
@@ -104,7 +104,7 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     write_synced(&tmp, data, mode, None)?;
     if let Err(e) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);
-        return Err(Error::io("replace", path, e));
+        return Err(write_error("replace", path, e));
     }
     sync_dir(path)?;
     crate::crashpoint::step("renamed into", &path.display());
@@ -170,10 +170,83 @@ fn write_synced(path: &Path, data: &[u8], mode: u32, owner: Owner) -> Result<()>
         });
     result.map_err(|e| {
         let _ = fs::remove_file(path);
-        Error::io("write", path, e)
+        write_error("write", path, e)
     })?;
     crate::crashpoint::step("wrote", &path.display());
     Ok(())
+}
+
+/// An I/O error from writing at `path`. When the file system is full, the
+/// error carries its free and total bytes, so the message says how full:
+/// the first question of whoever reads it.
+fn write_error(op: &'static str, path: &Path, e: std::io::Error) -> Error {
+    use std::io::ErrorKind as K;
+    let full = matches!(
+        e.kind(),
+        K::StorageFull | K::QuotaExceeded | K::FileTooLarge
+    );
+    let space = if full { space(path) } else { None };
+    match Error::io(op, path, e) {
+        Error::Io { op, path, err, .. } => Error::Io {
+            op,
+            path,
+            err,
+            space,
+        },
+        other => other,
+    }
+}
+
+/// Bytes free (for an unprivileged writer) and in all on the file system
+/// that holds `path`'s directory, from statvfs(3). `None` when it cannot
+/// tell.
+///
+/// std has no statvfs, and a whole FFI crate for one call on an error path
+/// costs more bytes than this declaration. The struct is declared up to the
+/// fields we read; everything after them is covered by a generous tail.
+/// Block counts are `fsblkcnt_t`: 64-bit everywhere except 32-bit glibc
+/// (musl, OpenWrt's libc, always has 64-bit ones).
+// `u64::from` is needed where `c_ulong` and `Blocks` are 32-bit.
+#[allow(unsafe_code, clippy::useless_conversion)]
+pub fn space(path: &Path) -> Option<(u64, u64)> {
+    use std::ffi::{CString, c_char, c_int, c_ulong};
+    use std::os::unix::ffi::OsStrExt;
+    #[cfg(all(target_pointer_width = "32", target_env = "gnu"))]
+    type Blocks = c_ulong;
+    #[cfg(not(all(target_pointer_width = "32", target_env = "gnu")))]
+    type Blocks = u64;
+    #[repr(C)]
+    struct StatVfs {
+        bsize: c_ulong,
+        frsize: c_ulong,
+        blocks: Blocks,
+        bfree: Blocks,
+        bavail: Blocks,
+        rest: [u64; 16],
+    }
+    unsafe extern "C" {
+        fn statvfs(path: *const c_char, buf: *mut StatVfs) -> c_int;
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty())?;
+    let c = CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = StatVfs {
+        bsize: 0,
+        frsize: 0,
+        blocks: 0,
+        bfree: 0,
+        bavail: 0,
+        rest: [0; 16],
+    };
+    // SAFETY: `c` is a NUL-terminated path and `st` is writable and larger
+    // than any libc's struct statvfs; the call only writes into it.
+    if unsafe { statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    let unit = u64::from(if st.frsize > 0 { st.frsize } else { st.bsize });
+    Some((
+        u64::from(st.bavail).saturating_mul(unit),
+        u64::from(st.blocks).saturating_mul(unit),
+    ))
 }
 
 fn sync_dir(path: &Path) -> Result<()> {
@@ -394,6 +467,15 @@ mod tests {
         assert_eq!(fs::read_to_string(&pair.chain).unwrap(), "C3");
         assert!(!pair.recover().unwrap());
         assert_eq!(fs::read_dir(&d).unwrap().count(), 2);
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn space_reads_the_file_system_of_the_directory() {
+        let d = tempdir("space");
+        let (free, total) = space(&d.join("x")).unwrap();
+        assert!(total > 0 && free <= total, "{free} of {total}");
+        assert_eq!(space(&d.join("missing/x")), None);
         fs::remove_dir_all(d).unwrap();
     }
 }

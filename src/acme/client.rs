@@ -62,13 +62,14 @@ impl<'a> Client<'a> {
             e => e,
         })?;
         if resp.status != 200 {
-            return Err(Error::Http {
+            let e = Error::Http {
                 url: url.into(),
                 msg: format!(
                     "HTTP {} instead of an ACME directory: check option acme_server",
                     resp.status
                 ),
-            });
+            };
+            return Err(later(e, &resp, clock));
         }
         let directory = parse_json(&resp.body, url, "directory")?;
         Ok(Client {
@@ -431,6 +432,18 @@ impl<'a> Client<'a> {
     ) -> Result<Duration> {
         let now = self.clock.now();
         let asked = resp.header("retry-after").and_then(|v| retry_after(v, now));
+        // Polling sooner than the CA asked is what gets clients blocked:
+        // when its Retry-After reaches past the deadline, stop now and let
+        // the back-off keep the next runs away until then.
+        if let Some(asked) = asked.filter(|&a| now + a > deadline) {
+            return Err(Error::Refused {
+                msg: format!(
+                    "{what} is not done, and the CA asks to check again in {} s: the next run after that resumes the order",
+                    asked.as_secs()
+                ),
+                retry_after: Some(asked),
+            });
+        }
         let sleep = asked.unwrap_or(wait).min(POLL_MAX);
         if now + sleep > deadline {
             return Err(Error::Timeout(format!(
@@ -490,10 +503,11 @@ impl<'a> Client<'a> {
             let problem: Problem = match serde_json::from_slice(&resp.body) {
                 Ok(p) => p,
                 Err(_) => {
-                    return Err(Error::Http {
+                    let e = Error::Http {
                         url: url.into(),
                         msg: format!("HTTP {} during {during}", resp.status),
-                    });
+                    };
+                    return Err(later(e, &resp, self.clock));
                 }
             };
             attempt += 1;
@@ -501,11 +515,12 @@ impl<'a> Client<'a> {
                 log::debug!("badNonce from {url}, retrying ({attempt}/{BAD_NONCE_RETRIES})");
                 continue;
             }
-            return Err(Error::Acme {
+            let e = Error::Acme {
                 during: during.into(),
                 status: resp.status,
                 problem,
-            });
+            };
+            return Err(later(e, &resp, self.clock));
         }
     }
 
@@ -539,6 +554,29 @@ impl<'a> Client<'a> {
             url: self.directory_url.clone(),
             msg: format!("malformed answer during {during}: {what}"),
         }
+    }
+}
+
+/// A rate limit (429) or an unavailable CA (503) that says when to come
+/// back (RFC 8555 §6.6, RFC 9110 §10.2.3) becomes a refusal carrying that
+/// wait, so that the run's back-off honours it instead of trying again
+/// sooner; any other error stays as it is.
+fn later(e: Error, resp: &Response, clock: &dyn Clock) -> Error {
+    let wait = match resp.status {
+        429 | 503 => resp
+            .header("retry-after")
+            .and_then(|v| retry_after(v, clock.now())),
+        _ => None,
+    };
+    match wait {
+        Some(wait) => Error::Refused {
+            msg: format!(
+                "{e}; the CA asks not to try again before {}",
+                crate::der::rfc3339((clock.now() + wait).as_secs() as i64)
+            ),
+            retry_after: Some(wait),
+        },
+        None => e,
     }
 }
 
@@ -698,6 +736,64 @@ mod tests {
             (8..=14).contains(&polls),
             "backs off instead of hammering: {polls} polls"
         );
+    }
+
+    #[test]
+    fn a_retry_after_past_the_deadline_stops_polling_at_once() {
+        let http = server(move |url, _| {
+            if url == "https://ca/dir" {
+                json(200, DIRECTORY)
+            } else {
+                let mut r = json(
+                    200,
+                    r#"{"status":"processing","identifiers":[],"authorizations":[],"finalize":"https://ca/f"}"#,
+                );
+                r.headers.push(("retry-after".into(), "3600".into()));
+                r
+            }
+        });
+        let clock = FakeClock::at(1000);
+        let client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let err = client
+            .poll_order("https://ca/order/1", Duration::from_secs(1180))
+            .unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)), "{err}");
+        assert_eq!(clock.now(), Duration::from_secs(1000), "no sleep");
+        assert_eq!(http.calls.get(), 3, "directory, nonce, one poll");
+    }
+
+    #[test]
+    fn rate_limits_and_unavailability_carry_their_retry_after() {
+        let limited = r#"{"type":"urn:ietf:params:acme:error:rateLimited","detail":"slow down"}"#;
+        let http = server(move |url, n| match url {
+            "https://ca/dir" => json(200, DIRECTORY),
+            _ if n <= 3 => {
+                let mut r = json(429, limited);
+                r.headers.push(("retry-after".into(), "120".into()));
+                r
+            }
+            _ => {
+                let mut r = json(503, "<html>busy</html>");
+                let at = "Thu, 01 Jan 1970 01:00:00 GMT"; // 3600 s after the epoch
+                r.headers.push(("retry-after".into(), at.into()));
+                r
+            }
+        });
+        let clock = FakeClock::at(1000);
+        let mut client = Client::new(&http, &clock, &FakeKey, "https://ca/dir").unwrap();
+        let err = client
+            .new_order(&["a.example".into()], None, None)
+            .unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("rateLimited")
+                && msg.contains("not to try again before 1970-01-01T00:18:40Z"),
+            "{msg}"
+        );
+        let err = client.order("https://ca/order/1").unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(2600)), "{err}");
+        assert!(err.to_string().contains("HTTP 503"), "{err}");
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub fn send(http: &dyn Http, clock: &dyn Clock, req: &Request<'_>, what: &str) -
                     req.method,
                     strip_query(req.url)
                 ))),
+                // The last transport error, saying whose API and how often.
+                Err(Error::Http { url, msg }) => Err(Error::Http {
+                    url,
+                    msg: format!("{what} API: {msg} ({ATTEMPTS} attempts)"),
+                }),
                 other => other,
             };
         }

@@ -206,6 +206,11 @@ fn serve(conn: TcpStream, reqs: &Mutex<Vec<Request>>, handler: &Handler) {
     };
     let resp = handler(&req);
     reqs.lock().unwrap().push(req);
+    // Status 0: close without answering, as a connection lost after the
+    // server acted on the request.
+    if resp.status == 0 {
+        return;
+    }
     let mut out = format!(
         "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
         resp.status,
