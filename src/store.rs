@@ -259,13 +259,21 @@ fn sync_dir(path: &Path) -> Result<()> {
         .map_err(|e| Error::io("sync directory", dir, e))
 }
 
-/// A certificate and its key, installed as a pair: after a crash at any point
-/// the directory holds the old pair or the new pair, never a mix (see
-/// `recover`).
+/// A certificate and its key, installed as a pair: whoever reads `key.pem`
+/// and `fullchain.pem` sees the old pair or the new pair, never a mix, also
+/// across a power cut. Each generation of the pair has a directory of its
+/// own, `pair.N`, and the two names are symlinks through one more,
+/// `key.pem -> live/key.pem`, `live -> pair.N`: one rename of `live`
+/// switches both names at once.
 pub struct Pair {
     pub key: PathBuf,
     pub chain: PathBuf,
 }
+
+/// The symlink to the generation the names show.
+const LIVE: &str = "live";
+/// `pair.N`: one generation of the pair.
+const GENERATION: &str = "pair.";
 
 impl Pair {
     pub fn in_dir(dir: &Path) -> Pair {
@@ -275,70 +283,174 @@ impl Pair {
         }
     }
 
-    /// Stage the key, then the chain, as `.new` files, then rename the key,
-    /// then the chain, into place. Each `.new` file is written as a `.tmp`
-    /// and renamed once synced, so a `.new` file is always complete; the
-    /// order makes each crash state mean one thing (see `recover`).
+    /// Write the pair as a new generation, switch `live` to it, then remove
+    /// the older ones. A cut before the switch leaves the old pair shown, a
+    /// cut after it the new one; `recover` removes what is left over.
+    ///
+    /// A pair installed as two regular files (wancert before generations)
+    /// first becomes a generation of its own, hard links to those files, and
+    /// the names become symlinks showing it: each of those renames changes
+    /// nothing a reader sees.
     pub fn install(&self, key_pem: &str, chain_pem: &str) -> Result<()> {
-        let (key_new, chain_new) = (sibling(&self.key, ".new"), sibling(&self.chain, ".new"));
-        stage(&key_new, key_pem.as_bytes(), SECRET)?;
-        if let Err(e) = stage(&chain_new, chain_pem.as_bytes(), PUBLIC) {
-            let _ = fs::remove_file(&key_new);
-            return Err(e);
+        let names = [&self.key, &self.chain];
+        if names.iter().any(|n| is_file(n)) && names.iter().all(|n| n.exists()) {
+            let old = self.generation(|dir| {
+                for name in names {
+                    let to = dir.join(file_name(name));
+                    let from = fs::canonicalize(name).map_err(|e| Error::io("read", name, e))?;
+                    fs::hard_link(&from, &to).map_err(|e| Error::io("link", &to, e))?;
+                    crate::crashpoint::step("linked", &to.display());
+                }
+                Ok(())
+            })?;
+            self.switch(&old)?;
+            self.link_names()?;
         }
-        fs::rename(&key_new, &self.key).map_err(|e| Error::io("replace", &self.key, e))?;
-        crate::crashpoint::step("renamed into", &self.key.display());
-        fs::rename(&chain_new, &self.chain).map_err(|e| Error::io("replace", &self.chain, e))?;
-        sync_dir(&self.key)?;
-        crate::crashpoint::step("renamed into", &self.chain.display());
+        let new = self.generation(|dir| {
+            let key = dir.join(file_name(&self.key));
+            write_synced(&key, key_pem.as_bytes(), SECRET, None)?;
+            let chain = dir.join(file_name(&self.chain));
+            write_synced(&chain, chain_pem.as_bytes(), PUBLIC, None)
+        })?;
+        // Before the first switch the names lead nowhere: they appear
+        // together when `live` does.
+        self.link_names()?;
+        self.switch(&new)?;
+        for (_, old) in generations(self.dir()) {
+            if old != new {
+                remove_tree(&self.dir().join(old))?;
+            }
+        }
         Ok(())
     }
 
-    /// Finish or undo an install that a crash interrupted. The key is staged
-    /// before the chain and renamed before it, so: both `.new` files mean
-    /// nothing was renamed yet (roll forward); a `.new` key alone means the
-    /// chain was never staged (drop it: the old pair stays); a `.new` chain
-    /// alone means the key was already renamed (roll forward). The
-    /// temporaries a cut left in the directory (`.*.tmp`: half-written, and
-    /// perhaps holding a key) are removed. Returns whether anything was done.
+    /// Clear what a cut during `install` left: temporaries (`.*.tmp`, some
+    /// perhaps half-written keys) and every `pair.N` that `live` does not
+    /// point to, an incomplete generation or a superseded one. The names
+    /// then show what they showed before: `live` is switched last, so an
+    /// unswitched generation was never shown (the next run resumes the order
+    /// and installs it again). Writes nothing when there is nothing to clear.
+    /// Returns whether anything was done.
     pub fn recover(&self) -> Result<bool> {
-        let (key_new, chain_new) = (sibling(&self.key, ".new"), sibling(&self.chain, ".new"));
+        let dir = self.dir();
+        let live = fs::read_link(dir.join(LIVE)).ok();
         let mut done = false;
-        let dir = self.key.parent().unwrap_or(Path::new("."));
         for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name.starts_with('.') && name.ends_with(".tmp") {
                 done |= remove(&entry.path())?;
+            } else if generation(&name).is_some() && live.as_deref() != Some(Path::new(&*name)) {
+                remove_tree(&entry.path())?;
+                done = true;
             }
-        }
-        let (has_key, has_chain) = (key_new.exists(), chain_new.exists());
-        if has_key && has_chain {
-            fs::rename(&key_new, &self.key).map_err(|e| Error::io("replace", &self.key, e))?;
-        } else if has_key {
-            return remove(&key_new);
-        }
-        if has_key || has_chain {
-            fs::rename(&chain_new, &self.chain)
-                .map_err(|e| Error::io("replace", &self.chain, e))?;
-            sync_dir(&self.key)?;
-            return Ok(true);
         }
         Ok(done)
     }
+
+    fn dir(&self) -> &Path {
+        self.key.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Make `pair.N`, N one above any there, 0755 so that services not
+    /// running as root can reach the chain; `fill` writes it, then it is
+    /// synced. On failure it is removed. Returns its name.
+    fn generation(&self, fill: impl FnOnce(&Path) -> Result<()>) -> Result<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let n = generations(self.dir()).last().map_or(0, |(n, _)| *n);
+        let name = format!("{GENERATION}{}", n.wrapping_add(1));
+        let path = self.dir().join(&name);
+        fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&path)
+            .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(0o755)))
+            .map_err(|e| Error::io("create directory", &path, e))?;
+        crate::crashpoint::step("created", &path.display());
+        // Its files, then its entry in the certificate directory, are on
+        // flash before `live` may point to it (`sync_dir` syncs the
+        // directory of the path it is given).
+        let filled = fill(&path)
+            .and_then(|()| sync_dir(&path.join(file_name(&self.key))))
+            .and_then(|()| sync_dir(&path));
+        if let Err(e) = filled {
+            let _ = remove_tree(&path);
+            return Err(e);
+        }
+        Ok(name)
+    }
+
+    /// Point `live` at the generation `name`: the one atomic switch.
+    fn switch(&self, name: &str) -> Result<()> {
+        replace_symlink(Path::new(name), &self.dir().join(LIVE))
+    }
+
+    /// Make each name the symlink through `live`, unless it already is.
+    fn link_names(&self) -> Result<()> {
+        for name in [&self.key, &self.chain] {
+            let target = Path::new(LIVE).join(file_name(name));
+            if fs::read_link(name).ok().as_deref() != Some(&*target) {
+                replace_symlink(&target, name)?;
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Write `data` to `path` complete or not at all: through a synced `.tmp`
-/// renamed into place.
-fn stage(path: &Path, data: &[u8], mode: u32) -> Result<()> {
-    let tmp = sibling(path, ".tmp");
-    write_synced(&tmp, data, mode, None)?;
-    if let Err(e) = fs::rename(&tmp, path) {
+/// Whether `path` is a regular file itself (not a symlink to one).
+fn is_file(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+}
+
+fn file_name(path: &Path) -> &std::ffi::OsStr {
+    path.file_name().unwrap_or_default()
+}
+
+/// N of a generation's directory name `pair.N`.
+fn generation(name: &str) -> Option<u32> {
+    name.strip_prefix(GENERATION)?.parse().ok()
+}
+
+/// The generations in `dir` as (N, name), lowest N first.
+fn generations(dir: &Path) -> Vec<(u32, String)> {
+    let mut all: Vec<(u32, String)> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            Some((generation(&name)?, name))
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// Make `link` a symlink to `target` atomically: a temporary symlink renamed
+/// over it, durably.
+fn replace_symlink(target: &Path, link: &Path) -> Result<()> {
+    let tmp = sibling(link, ".tmp");
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp).map_err(|e| Error::io("link", &tmp, e))?;
+    crate::crashpoint::step("linked", &tmp.display());
+    if let Err(e) = fs::rename(&tmp, link) {
         let _ = fs::remove_file(&tmp);
-        return Err(Error::io("stage", path, e));
+        return Err(Error::io("replace", link, e));
     }
-    sync_dir(path)?;
-    crate::crashpoint::step("renamed into", &path.display());
+    sync_dir(link)?;
+    crate::crashpoint::step("renamed into", &link.display());
+    Ok(())
+}
+
+/// Remove the directory `dir` and the files in it, durably.
+fn remove_tree(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+        crate::crashpoint::step("removed", &path.display());
+    }
+    fs::remove_dir(dir).map_err(|e| Error::io("remove", dir, e))?;
+    sync_dir(dir)?;
+    crate::crashpoint::step("removed", &dir.display());
     Ok(())
 }
 
@@ -429,44 +541,224 @@ mod tests {
         fs::remove_dir_all(d).unwrap();
     }
 
+    /// What a reader of the key and the chain sees (`None`: missing).
+    type Shown = (Option<String>, Option<String>);
+
+    fn shown(pair: &Pair) -> Shown {
+        (read(&pair.key).unwrap(), read(&pair.chain).unwrap())
+    }
+
+    fn pair_of(k: &str, c: &str) -> Shown {
+        (Some(k.into()), Some(c.into()))
+    }
+
+    /// The entries of `dir`, sorted.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
     #[test]
-    fn pair_recovery_rolls_forward_or_back() {
+    fn a_pair_is_switched_through_one_symlink() {
         let d = tempdir("pair");
         let pair = Pair::in_dir(&d);
+        assert!(!pair.recover().unwrap(), "an empty directory needs nothing");
         pair.install("K1", "C1").unwrap();
+        assert_eq!(shown(&pair), pair_of("K1", "C1"));
+        assert_eq!(listing(&d), ["fullchain.pem", "key.pem", "live", "pair.1"]);
+        assert_eq!(fs::read_link(&pair.key).unwrap(), Path::new("live/key.pem"));
         assert_eq!(
-            fs::metadata(&pair.key).unwrap().permissions().mode() & 0o777,
-            0o600
+            fs::read_link(&pair.chain).unwrap(),
+            Path::new("live/fullchain.pem")
+        );
+        assert_eq!(fs::read_link(d.join("live")).unwrap(), Path::new("pair.1"));
+        assert_eq!(mode(&pair.key), 0o600);
+        assert_eq!(mode(&pair.chain), 0o644);
+        assert_eq!(mode(&d.join("pair.1")), 0o755);
+
+        pair.install("K2", "C2").unwrap();
+        assert_eq!(shown(&pair), pair_of("K2", "C2"));
+        assert_eq!(
+            listing(&d),
+            ["fullchain.pem", "key.pem", "live", "pair.2"],
+            "the old generation is gone"
         );
 
-        // Crash after staging both, before any rename: roll forward.
-        write_synced(&sibling(&pair.key, ".new"), b"K2", SECRET, None).unwrap();
-        write_synced(&sibling(&pair.chain, ".new"), b"C2", PUBLIC, None).unwrap();
-        assert!(pair.recover().unwrap());
-        assert_eq!(
-            (
-                fs::read_to_string(&pair.key).unwrap(),
-                fs::read_to_string(&pair.chain).unwrap()
-            ),
-            ("K2".into(), "C2".into())
-        );
-
-        // Crash after the key rename: the chain follows.
-        fs::write(&pair.key, "K3").unwrap();
-        write_synced(&sibling(&pair.chain, ".new"), b"C3", PUBLIC, None).unwrap();
-        assert!(pair.recover().unwrap());
-        assert_eq!(fs::read_to_string(&pair.chain).unwrap(), "C3");
-
-        // A staged key without its chain: the chain was never staged, drop
-        // it; so is a chain cut while it was written.
-        write_synced(&sibling(&pair.key, ".new"), b"K4", SECRET, None).unwrap();
-        let chain_tmp = sibling(&sibling(&pair.chain, ".new"), ".tmp");
-        write_synced(&chain_tmp, b"C", PUBLIC, None).unwrap();
-        assert!(pair.recover().unwrap());
-        assert_eq!(fs::read_to_string(&pair.key).unwrap(), "K3");
-        assert_eq!(fs::read_to_string(&pair.chain).unwrap(), "C3");
+        // Nothing to recover: nothing is written, not even a directory.
+        let stamp = |p: &Path| fs::symlink_metadata(p).unwrap().modified().unwrap();
+        let before = (stamp(&d), stamp(&d.join("pair.2")), stamp(&d.join("live")));
         assert!(!pair.recover().unwrap());
-        assert_eq!(fs::read_dir(&d).unwrap().count(), 2);
+        let after = (stamp(&d), stamp(&d.join("pair.2")), stamp(&d.join("live")));
+        assert_eq!(before, after);
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    /// Each state a cut during `install` can leave, built by hand: the names
+    /// show the old pair or the new one, and `recover` leaves them showing
+    /// the same and clears the rest.
+    #[test]
+    fn a_cut_install_shows_one_pair_and_recovers_to_it() {
+        let d = tempdir("cut");
+        let pair = Pair::in_dir(&d);
+        pair.install("K1", "C1").unwrap();
+        let (old, new) = (pair_of("K1", "C1"), pair_of("K2", "C2"));
+        let g2 = d.join("pair.2");
+        let cases: [(&str, &dyn Fn(), &Shown); 6] = [
+            (
+                "generation created, empty",
+                &|| fs::create_dir(&g2).unwrap(),
+                &old,
+            ),
+            (
+                "key half-written",
+                &|| {
+                    fs::create_dir(&g2).unwrap();
+                    fs::write(g2.join("key.pem"), "K").unwrap();
+                },
+                &old,
+            ),
+            (
+                "generation whole, live not switched",
+                &|| {
+                    fs::create_dir(&g2).unwrap();
+                    fs::write(g2.join("key.pem"), "K2").unwrap();
+                    fs::write(g2.join("fullchain.pem"), "C2").unwrap();
+                    std::os::unix::fs::symlink("pair.2", d.join(".live.tmp")).unwrap();
+                },
+                &old,
+            ),
+            (
+                "live switched, old generation still there",
+                &|| {
+                    fs::create_dir(&g2).unwrap();
+                    fs::write(g2.join("key.pem"), "K2").unwrap();
+                    fs::write(g2.join("fullchain.pem"), "C2").unwrap();
+                    replace_symlink(Path::new("pair.2"), &d.join("live")).unwrap();
+                },
+                &new,
+            ),
+            (
+                "old generation half removed",
+                &|| {
+                    fs::create_dir(&g2).unwrap();
+                    fs::write(g2.join("key.pem"), "K2").unwrap();
+                    fs::write(g2.join("fullchain.pem"), "C2").unwrap();
+                    replace_symlink(Path::new("pair.2"), &d.join("live")).unwrap();
+                    fs::remove_file(d.join("pair.1/key.pem")).unwrap();
+                },
+                &new,
+            ),
+            (
+                "a half-written temporary",
+                &|| fs::write(d.join(".order.json.tmp"), "{").unwrap(),
+                &old,
+            ),
+        ];
+        for (what, cut, expect) in cases {
+            // Back to K1/C1 in pair.1.
+            let _ = fs::remove_dir_all(&d);
+            ensure_dir(&d).unwrap();
+            pair.install("K1", "C1").unwrap();
+            cut();
+            assert_eq!(&shown(&pair), expect, "{what}: after the cut");
+            assert!(pair.recover().unwrap(), "{what}: nothing recovered");
+            assert_eq!(&shown(&pair), expect, "{what}: after recover");
+            let generation = if expect == &old { "pair.1" } else { "pair.2" };
+            assert_eq!(
+                listing(&d),
+                ["fullchain.pem", "key.pem", "live", generation],
+                "{what}"
+            );
+            assert!(!pair.recover().unwrap(), "{what}: recovered twice");
+            // And the next install goes on from there.
+            pair.install("K3", "C3").unwrap();
+            assert_eq!(shown(&pair), pair_of("K3", "C3"), "{what}");
+            assert_eq!(listing(&d).len(), 4, "{what}: {:?}", listing(&d));
+        }
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    /// A first install cut before `live` exists shows no pair, as before it.
+    #[test]
+    fn a_cut_first_install_shows_nothing() {
+        let d = tempdir("first");
+        let pair = Pair::in_dir(&d);
+        fs::create_dir(d.join("pair.1")).unwrap();
+        fs::write(d.join("pair.1/key.pem"), "K1").unwrap();
+        fs::write(d.join("pair.1/fullchain.pem"), "C1").unwrap();
+        pair.link_names().unwrap();
+        assert_eq!(shown(&pair), (None, None));
+        assert!(pair.recover().unwrap());
+        assert_eq!(shown(&pair), (None, None));
+        assert_eq!(listing(&d), ["fullchain.pem", "key.pem"]);
+        pair.install("K1", "C1").unwrap();
+        assert_eq!(shown(&pair), pair_of("K1", "C1"));
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    /// The layout before generations (two regular files) is migrated: every
+    /// state a cut can leave on the way shows the old pair whole, and the
+    /// next install goes on from it.
+    #[test]
+    fn regular_files_migrate_without_a_mixed_state() {
+        let d = tempdir("migrate");
+        let pair = Pair::in_dir(&d);
+        let old = pair_of("K0", "C0");
+        let regular = || {
+            let _ = fs::remove_dir_all(&d);
+            ensure_dir(&d).unwrap();
+            write_if_changed(&pair.key, b"K0", SECRET).unwrap();
+            write_if_changed(&pair.chain, b"C0", PUBLIC).unwrap();
+        };
+        let linked = |names: &[&Path]| {
+            fs::create_dir(d.join("pair.1")).unwrap();
+            for n in names {
+                fs::hard_link(n, d.join("pair.1").join(n.file_name().unwrap())).unwrap();
+            }
+        };
+        let cases: [(&str, &dyn Fn()); 5] = [
+            ("key linked", &|| linked(&[&pair.key])),
+            ("both linked", &|| linked(&[&pair.key, &pair.chain])),
+            ("live switched", &|| {
+                linked(&[&pair.key, &pair.chain]);
+                pair.switch("pair.1").unwrap();
+            }),
+            ("key name switched", &|| {
+                linked(&[&pair.key, &pair.chain]);
+                pair.switch("pair.1").unwrap();
+                replace_symlink(Path::new("live/key.pem"), &pair.key).unwrap();
+            }),
+            ("both names switched", &|| {
+                linked(&[&pair.key, &pair.chain]);
+                pair.switch("pair.1").unwrap();
+                pair.link_names().unwrap();
+            }),
+        ];
+        for (what, cut) in cases {
+            regular();
+            cut();
+            assert_eq!(shown(&pair), old, "{what}: after the cut");
+            pair.recover().unwrap();
+            assert_eq!(shown(&pair), old, "{what}: after recover");
+            assert_eq!(mode(&pair.key), 0o600, "{what}");
+            pair.install("K1", "C1").unwrap();
+            assert_eq!(shown(&pair), pair_of("K1", "C1"), "{what}");
+            assert_eq!(listing(&d).len(), 4, "{what}: {:?}", listing(&d));
+            assert!(fs::symlink_metadata(&pair.key).unwrap().is_symlink());
+        }
+        // Uninterrupted, from the regular files.
+        regular();
+        pair.install("K1", "C1").unwrap();
+        assert_eq!(shown(&pair), pair_of("K1", "C1"));
+        assert_eq!(listing(&d), ["fullchain.pem", "key.pem", "live", "pair.2"]);
         fs::remove_dir_all(d).unwrap();
     }
 
