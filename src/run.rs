@@ -134,7 +134,7 @@ impl CertFiles {
         store::read(&self.deployed)
             .ok()
             .flatten()
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|t| serde_json::from_slice(t.as_bytes()).ok())
             .unwrap_or_default()
     }
 }
