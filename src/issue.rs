@@ -49,7 +49,7 @@ pub struct InFlight {
 impl InFlight {
     pub fn load(path: &Path) -> Option<InFlight> {
         let text = store::read(path).ok().flatten()?;
-        serde_json::from_str(&text).ok()
+        serde_json::from_slice(text.as_bytes()).ok()
     }
 }
 

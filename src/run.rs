@@ -13,7 +13,7 @@ use crate::http::Http;
 use crate::keys::{self, AccountKey};
 use crate::providers::{self, DnsProvider};
 use crate::renewal::{self, Due, Inputs};
-use crate::status::{AriState, CertRun, RunState, TargetRecord};
+use crate::status::{self, AriState, CertRun, RunState, TargetRecord};
 use crate::store::{self, Pair};
 use crate::verify::{self, Verdict};
 use crate::{Error, Result, b64, der, events, issue, pem};
@@ -134,7 +134,7 @@ impl CertFiles {
         store::read(&self.deployed)
             .ok()
             .flatten()
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|t| serde_json::from_slice(t.as_bytes()).ok())
             .unwrap_or_default()
     }
 }
@@ -196,7 +196,7 @@ pub fn run(
         }
         results.push((cert.name.clone(), outcome));
     }
-    state.certs.retain(|name, _| config.cert(name).is_some());
+    status::retain_entries(&mut state.certs, |name, _| config.cert(name).is_some());
     if let Err(e) = state.save(&config.global.run_dir) {
         log::warn!("cannot record the run's state: {e}");
     }
@@ -495,7 +495,7 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        records.retain(|k, _| cert.deploy.contains(k));
+        status::retain_entries(&mut records, |k, _| cert.deploy.iter().any(|d| d == k));
         let text = serde_json::to_string_pretty(&records).unwrap_or_default();
         store::write_if_changed(&files.deployed, text.as_bytes(), store::PUBLIC)?;
         if failures.is_empty() {

@@ -281,6 +281,19 @@ pub struct RunState {
     pub last_run: Option<LastRun>,
 }
 
+/// `map.retain(keep)` for the state files' maps, without `retain`: every
+/// removal from a `BTreeMap` instantiates the tree's rebalancing code for
+/// that value type (about 3 KB each), while taking the map apart and
+/// inserting the kept entries again reuses code the maps already need. The
+/// maps hold a handful of entries.
+pub fn retain_entries<V>(map: &mut BTreeMap<String, V>, mut keep: impl FnMut(&str, &V) -> bool) {
+    for (k, v) in std::mem::take(map) {
+        if keep(&k, &v) {
+            map.insert(k, v);
+        }
+    }
+}
+
 /// The last run or renew: Unix seconds.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LastRun {
@@ -343,7 +356,7 @@ impl RunState {
         store::read(&Self::path(run_dir))
             .ok()
             .flatten()
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|t| serde_json::from_slice(t.as_bytes()).ok())
             .unwrap_or_default()
     }
 
@@ -643,6 +656,16 @@ pub fn render(status: &Status) -> String {
 mod tests {
     use super::*;
     use crate::ddns::update::{Entry, FamilyState, State, WanSeen};
+
+    #[test]
+    fn retain_entries_keeps_what_the_test_keeps() {
+        let mut m: BTreeMap<String, i64> = [("a", 1), ("b", 2), ("c", 3)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        retain_entries(&mut m, |k, v| k != "b" && *v < 3);
+        assert_eq!(m.into_iter().collect::<Vec<_>>(), [("a".to_string(), 1)]);
+    }
 
     #[test]
     fn ddns_records_and_wan_addresses() {

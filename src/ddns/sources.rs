@@ -141,7 +141,7 @@ impl Iface {
 
 /// Parse the dump.
 pub fn parse_ubus_dump(text: &str) -> Result<Vec<Iface>> {
-    let v: Value = serde_json::from_str(text).map_err(|e| {
+    let v: Value = serde_json::from_slice(text.as_bytes()).map_err(|e| {
         Error::other(format!(
             "ubus printed no interface dump ({e}): check that netifd runs (`ubus call network.interface dump`)"
         ))

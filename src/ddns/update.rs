@@ -239,7 +239,7 @@ impl State {
         store::read(&Self::path(run_dir))
             .ok()
             .flatten()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|t| serde_json::from_slice::<Value>(t.as_bytes()).ok())
             .map(|v| State::from_json(&v))
             .unwrap_or_default()
     }

@@ -300,8 +300,8 @@ impl Sent {
     /// Forget certificates that are fine again (or gone), so that their next
     /// failure is told at once.
     pub fn forget_recovered(&mut self, reports: &[Report], configured: &[&str]) {
-        self.last.retain(|key, _| {
-            let cert = key.rsplit_once('/').map_or(key.as_str(), |(c, _)| c);
+        crate::status::retain_entries(&mut self.last, |key, _| {
+            let cert = key.rsplit_once('/').map_or(key, |(c, _)| c);
             configured.contains(&cert)
                 && reports
                     .iter()
@@ -320,7 +320,7 @@ impl Sent {
         store::read(&Self::path(run_dir))
             .ok()
             .flatten()
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|t| serde_json::from_slice(t.as_bytes()).ok())
             .unwrap_or_default()
     }
 
