@@ -203,7 +203,10 @@ fn a_doh_resolver_must_present_a_trusted_certificate() {
         let err = wancert::dns::doh::query(&http, &server.url("/dns-query"), &name, 16)
             .expect_err("an untrusted DoH server was believed")
             .to_string();
-        assert!(err.contains("invalid peer certificate"), "DoH {kind:?}: {err}");
+        assert!(
+            err.contains("invalid peer certificate"),
+            "DoH {kind:?}: {err}"
+        );
         server.assert_nothing_sent(&format!("DoH {kind:?}"));
     }
 }
@@ -244,7 +247,9 @@ fn a_trusted_server_gets_the_request_and_refusals_say_why() {
             Some(want) => {
                 let err = result.unwrap_err().to_string();
                 assert!(
-                    err.to_ascii_lowercase().replace(['_', ' '], "").contains(want),
+                    err.to_ascii_lowercase()
+                        .replace(['_', ' '], "")
+                        .contains(want),
                     "{kind:?}: {err}"
                 );
             }
