@@ -112,6 +112,8 @@ pub fn set_option(text: &str, ty: &str, name: &str, key: &str, value: &str) -> O
         match terminator(out.as_bytes(), last_end) {
             Some((p, b'\n')) => out.insert_str(p + 1, &format!("\t{new}\n")),
             Some((p, _)) => out.insert_str(p + 1, &format!("\n\t{new}\n")),
+            // A lone `\` ending the text would join our newline to it.
+            None if out.ends_with('\\') => out.push_str(&format!("\n\n\t{new}\n")),
             None => out.push_str(&format!("\n\t{new}\n")),
         }
         return Some(out);
@@ -812,5 +814,7 @@ config rule
         let out = check("config t 'n'; config u 'm'\n");
         assert!(parse(&out).unwrap()[1].opt("k").is_none(), "{out}");
         check("config t 'n' # c");
+        // The text ends in a backslash that escapes nothing.
+        check("#s\nconfig t 'n'\\");
     }
 }
