@@ -202,8 +202,14 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     }
     match rest.as_bytes() {
         [b'Z' | b'z'] => Some(secs),
-        [sign @ (b'+' | b'-'), ..] if rest.len() == 6 => {
-            let off = rest[1..3].parse::<i64>().ok()? * 3600 + rest[4..6].parse::<i64>().ok()? * 60;
+        // Matched byte by byte, not sliced: the text comes from the CA, and
+        // a slice inside a multi-byte character would panic (found by
+        // fuzzing, see `fuzz_regressions`).
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
+            if [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()) =>
+        {
+            let digit = |c: &u8| i64::from(c - b'0');
+            let off = (digit(h1) * 10 + digit(h2)) * 3600 + (digit(m1) * 10 + digit(m2)) * 60;
             Some(if *sign == b'+' {
                 secs - off
             } else {
@@ -228,6 +234,16 @@ mod tests {
         assert_eq!(parse_rfc3339("2016-01-20T14:09:07.99Z"), Some(1453298947));
         assert_eq!(parse_rfc3339("2016-01-20T16:09:07+02:00"), Some(1453298947));
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    /// Inputs the fuzz targets (fuzz/fuzz_targets/pem_der.rs) crashed on.
+    #[test]
+    fn fuzz_regressions() {
+        // An offset with a multi-byte character where its hour digits are.
+        let crash = b"2016-01-20T16:09:07.9-6\xd1\xaa\x1ep";
+        assert_eq!(parse_rfc3339(std::str::from_utf8(crash).unwrap()), None);
+        assert_eq!(parse_rfc3339("2016-01-20T16:09:07+0\u{e9}00"), None);
+        assert_eq!(parse_rfc3339("2016-01-20T16:09:07+02:0x"), None);
     }
 
     #[test]

@@ -109,10 +109,11 @@ pub fn set_option(text: &str, ty: &str, name: &str, key: &str, value: &str) -> O
     let new = format!("option {key} {}", quote(value));
     let mut out = text.to_string();
     if hits.is_empty() {
-        // After the end of the line holding the section's last statement, so
-        // that a trailing comment on that line stays with its statement.
-        match out[last_end..].find('\n') {
-            Some(p) => out.insert_str(last_end + p + 1, &format!("\t{new}\n")),
+        match terminator(out.as_bytes(), last_end) {
+            Some((p, b'\n')) => out.insert_str(p + 1, &format!("\t{new}\n")),
+            Some((p, _)) => out.insert_str(p + 1, &format!("\n\t{new}\n")),
+            // A lone `\` ending the text would join our newline to it.
+            None if out.ends_with('\\') => out.push_str(&format!("\n\n\t{new}\n")),
             None => out.push_str(&format!("\n\t{new}\n")),
         }
         return Some(out);
@@ -131,6 +132,27 @@ pub fn set_option(text: &str, ty: &str, name: &str, key: &str, value: &str) -> O
         }
     }
     Some(out)
+}
+
+/// Where the statement ending at `end` really ends: the newline (after a
+/// trailing comment, which stays with its statement) or the `;` that
+/// terminates it, as (offset, byte); `None` at the end of the text. A
+/// backslash before a newline continues the statement on the next line, so
+/// that newline is not the end (a file whose section ended in `\` took the
+/// new option into its `config` line; found by fuzzing).
+fn terminator(b: &[u8], end: usize) -> Option<(usize, u8)> {
+    let mut i = end;
+    loop {
+        match *b.get(i)? {
+            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => i += 1,
+            b'\\' => i += 1 + newline_at(b, i + 1)?,
+            b'#' => {
+                let n = b[i..].iter().position(|&x| x == b'\n')?;
+                return Some((i + n, b'\n'));
+            }
+            c => return Some((i, c)),
+        }
+    }
 }
 
 /// `value` in single quotes, a single quote inside written as `'\''` (close,
@@ -771,5 +793,28 @@ config rule
             ),
             None
         );
+    }
+
+    /// Inputs the fuzz target (fuzz/fuzz_targets/uci.rs) failed on: what
+    /// `set_option` writes must parse again with the value in its section.
+    #[test]
+    fn fuzz_regressions() {
+        let check = |text: &str| {
+            let out = set_option(text, "t", "n", "k", "v").unwrap();
+            let sections = parse(&out).unwrap_or_else(|e| panic!("{e:?}\n{out}"));
+            assert_eq!(sections.len(), parse(text).unwrap().len(), "{out}");
+            assert_eq!(sections[0].value("k"), Some("v"), "{out}");
+            out
+        };
+        // The section ends in a line continuation, then a comment: the
+        // option went into the `config` statement.
+        check("config t 'n'\\\n\t#option a 'b'\nconfig u 'm'\n");
+        check("config t 'n' \\\r\n# c\n");
+        // A `;` ends the section's last statement on a line that goes on.
+        let out = check("config t 'n'; config u 'm'\n");
+        assert!(parse(&out).unwrap()[1].opt("k").is_none(), "{out}");
+        check("config t 'n' # c");
+        // The text ends in a backslash that escapes nothing.
+        check("#s\nconfig t 'n'\\");
     }
 }

@@ -259,3 +259,4 @@ pub mod cloud;
 pub mod dns;
 pub mod httpd;
 pub mod provider;
+pub mod tls;
