@@ -28,6 +28,7 @@ cannot run is listed as skipped, with the reason.
 Usage: python3 tests/bench.py [RUNS] [--no-install] [--clients a,b,...]
 """
 import argparse
+import glob
 import os
 import re
 import shutil
@@ -169,23 +170,31 @@ class Wancert(Client):
         super().__init__(lab, work)
         self.binary = binary
         self.state = os.path.join(lab["DIR"], "state")
-        self.conf = os.path.join(lab["DIR"], "wancert.conf")
+        # run_dir in RAM, as /var is on a router (tmpfs): there its writes
+        # and fsyncs cost nothing, on this disk they would be timed.
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") else lab["DIR"]
+        self.run_dir = os.path.join(shm, f"wancert-bench-run.{os.getpid()}")
+        with open(os.path.join(lab["DIR"], "wancert.conf")) as f:
+            text = re.sub(r"option run_dir '[^']*'", f"option run_dir '{self.run_dir}'", f.read())
+        self.conf = os.path.join(lab["DIR"], "bench.conf")
         # The no-op run also keeps a DDNS record, fed from the interface of
         # the default route: unchanged, it costs no request.
-        self.noop_conf = os.path.join(lab["DIR"], "wancert-noop.conf")
-        with open(self.conf) as f, open(self.noop_conf, "w") as out:
-            out.write(f.read())
-            out.write(f"\nconfig ddns 'bench'\n\toption provider 'lab'\n"
-                      f"\toption domain 'router.{lab['DNS_ZONE']}'\n"
-                      f"\toption source 'interface'\n\toption ipv6 '0'\n")
-        os.chmod(self.noop_conf, 0o600)
+        self.noop_conf = os.path.join(lab["DIR"], "bench-noop.conf")
+        ddns = (f"\nconfig ddns 'bench'\n\toption provider 'lab'\n"
+                f"\toption domain 'router.{lab['DNS_ZONE']}'\n"
+                f"\toption source 'interface'\n\toption ipv6 '0'\n")
+        for path, body in ((self.conf, text), (self.noop_conf, text + ddns)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(body)
 
     def missing(self):
         return None if os.path.exists(self.binary) else "not built"
 
     def fresh(self):
-        for d in ("state", "run", "deployed"):
+        for d in ("state", "deployed"):
             shutil.rmtree(os.path.join(self.lab["DIR"], d), ignore_errors=True)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
         os.makedirs(os.path.join(self.lab["DIR"], "deployed"))
 
     def env(self):
@@ -206,6 +215,13 @@ class Wancert(Client):
 
     def state_dir(self):
         return self.state
+
+
+class WancertStatic(Wancert):
+    """The same runs with a static musl build: no libc, ld.so or libgcc
+    pages in its RSS, as on a router where wancert is the only Rust
+    program."""
+    name = "wancert-static"
 
 
 class Uacme(Client):
@@ -411,21 +427,35 @@ def trust_pebble(lab):
             lab["NAMESPACE"] = "1"
 
 
+# Where the build scripts leave wancert: (glob under the repository, label).
+BINARIES = [
+    ("target/release/wancert", "x86_64 glibc, release profile"),
+    ("target/mipsel/*/release/wancert", "tests/mips.sh, release profile"),
+    ("target/ipk/*/openwrt/wancert", "openwrt/build-ipk.sh, immediate-abort"),
+    ("target/musl/*/openwrt/wancert", "static musl, immediate-abort"),
+]
+
+
+def static_x86_64():
+    """A static x86_64 musl build (the .ipk recipe), if one was made: its
+    RSS is the figure a router sees, without glibc's pages."""
+    for pattern in ("target/ipk", "target/musl"):
+        p = os.path.join(ROOT, pattern, "x86_64-unknown-linux-musl/openwrt/wancert")
+        if os.path.exists(p):
+            return p
+    return None
+
+
 def sizes():
     print("== wancert binary size (stripped)")
-    found = [("x86_64-unknown-linux-gnu (release profile)", "target/release/wancert")]
-    for pattern in ("target/ipk", "target/mipsel", "target/mips"):
-        base = os.path.join(ROOT, pattern)
-        for d, _, files in os.walk(base):
-            if "wancert" in files and os.path.basename(d) == "release" and "/deps" not in d:
-                triple = os.path.basename(os.path.dirname(d))
-                found.append((f"{triple} ({pattern})", os.path.relpath(os.path.join(d, "wancert"), ROOT)))
-    for label, rel in found:
-        p = os.path.join(ROOT, rel)
-        size = f"{os.path.getsize(p):>9} bytes" if os.path.exists(p) else "(not built)"
-        print(f"  {label:<52} {size}")
-    if len(found) == 1:
-        print("  mipsel: run tests/mips.sh or tests/ipk.sh first")
+    for pattern, label in BINARIES:
+        for p in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            triple = p.split("/")[-3]
+            if triple == "target":
+                triple = "x86_64-unknown-linux-gnu"
+            print(f"  {triple:<32} {os.path.getsize(p):>9} bytes   ({label})")
+    if not glob.glob(os.path.join(ROOT, "target/*/mips*/*/wancert")):
+        print("  (mipsel: run tests/mips.sh or openwrt/build-ipk.sh mipsel first)")
 
 
 # ---- report ---------------------------------------------------------------
@@ -436,12 +466,12 @@ def ratio(value, base):
 
 def table(title, results, extra_header="", extra=lambda r: ""):
     print(f"\n== {title}")
-    print(f"{'client':<8} {'ok':>6} {'wall':>10} {'':>7} {'CPU':>9} {'':>7} {'peak RSS':>9} {'':>7}"
+    print(f"{'client':<14} {'ok':>6} {'wall':>10} {'':>7} {'CPU':>9} {'':>7} {'peak RSS':>9} {'':>7}"
           f" {'procs':>6} {'conns':>6}{extra_header}")
     base = results.get("wancert")
     for name, r in results.items():
         if "skipped" in r:
-            print(f"{name:<8} skipped: {r['skipped']}")
+            print(f"{name:<14} skipped: {r['skipped']}")
             continue
         good = [x for x in r["rows"] if x[0] == r["want"]] or r["rows"]
         wall = statistics.median(x[1] for x in good)
@@ -449,11 +479,11 @@ def table(title, results, extra_header="", extra=lambda r: ""):
         rss = max(x[3] for x in good) / 1024
         r["summary"] = (wall, cpu, rss)
         b = base.get("summary") if base else None
-        print(f"{name:<8} {r['ok']:>2}/{len(r['rows']):<3} {wall * 1000:8.1f}ms {ratio(wall, b and b[0])}"
+        print(f"{name:<14} {r['ok']:>2}/{len(r['rows']):<3} {wall * 1000:8.1f}ms {ratio(wall, b and b[0])}"
               f" {cpu * 1000:7.1f}ms {ratio(cpu, b and b[1])} {rss:6.1f}MiB {ratio(rss, b and b[2])}"
               f" {r['procs']:>6} {r['conns']:>6}{extra(r)}")
         if r["ok"] < len(r["rows"]):
-            print(f"         {len(r['rows']) - r['ok']} failed: see {r['log']}")
+            print(f"               {len(r['rows']) - r['ok']} failed: see {r['log']}")
 
 
 def main():
@@ -480,9 +510,14 @@ def main():
         lab = read_env(os.path.join(lab_dir, "lab.env"))
         lab["DIR"] = lab_dir
         trust_pebble(lab)
-        kinds = {"wancert": lambda: Wancert(lab, top, binary), "uacme": lambda: Uacme(lab, top),
+        kinds = {"wancert": lambda: Wancert(lab, top, binary),
+                 "wancert-static": lambda: WancertStatic(lab, top, static_x86_64() or "(not built)"),
+                 "uacme": lambda: Uacme(lab, top),
                  "lego": lambda: Lego(lab, top), "certbot": lambda: Certbot(lab, top)}
-        clients = [kinds[n]() for n in args.clients.split(",")]
+        names = args.clients.split(",")
+        if "wancert" in names and static_x86_64():
+            names.insert(names.index("wancert") + 1, "wancert-static")
+        clients = [kinds[n]() for n in names]
         if not args.no_install:
             install(clients)
         issue, noop, running = {}, {}, []
@@ -541,6 +576,8 @@ def main():
             log.close()
     finally:
         subprocess.run(["bash", "tests/lab/lab.sh", "down", lab_dir], cwd=ROOT)
+        for p in glob.glob(f"/dev/shm/wancert-bench-run.{os.getpid()}"):
+            shutil.rmtree(p, ignore_errors=True)
         shutil.rmtree(top, ignore_errors=True)
 
 
