@@ -58,6 +58,9 @@ impl Http for NoHttp {
 /// The largest body read: certificate chains and ACME objects are a few KiB.
 const BODY_LIMIT: u64 = 1 << 20;
 
+/// ureq's read and write buffers, per layer of a connection.
+const IO_BUFFER: usize = 16 * 1024;
+
 /// Where routers and Debian keep the system's trusted roots.
 const SYSTEM_BUNDLES: &[&str] = &["/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem"];
 
@@ -86,37 +89,43 @@ impl UreqHttp {
         use crate::providers::Family;
         use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
-        let mut roots = Vec::new();
-        let system = SYSTEM_BUNDLES
+        // One copy of each root, made as its PEM is decoded: the system
+        // bundle holds some 150 roots (about 200 KiB of text), and every
+        // extra copy is heap that stays resident for the whole run.
+        let mut roots: Vec<Certificate<'static>> = Vec::new();
+        let mut add = |text: &str| {
+            let before = roots.len();
+            roots.extend(
+                crate::pem::decode_all(text, "CERTIFICATE")
+                    .into_iter()
+                    .map(|d| Certificate::from_der(&d).to_owned()),
+            );
+            roots.len() > before
+        };
+        if let Some(text) = SYSTEM_BUNDLES
             .iter()
-            .find_map(|p| std::fs::read_to_string(p).ok());
-        for text in system.iter() {
-            roots.extend(crate::pem::decode_all(text, "CERTIFICATE"));
+            .find_map(|p| std::fs::read_to_string(p).ok())
+        {
+            add(&text);
         }
         if let Some(path) = ca_file {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| crate::Error::io("read ca_file", path, e))?;
-            let extra = crate::pem::decode_all(&text, "CERTIFICATE");
-            if extra.is_empty() {
+            if !add(&text) {
                 return Err(crate::Error::other(format!(
                     "ca_file {} holds no PEM certificate: point it at the CA's root certificate",
                     path.display()
                 )));
             }
-            roots.extend(extra);
         }
         if roots.is_empty() {
             return Err(crate::Error::other(
                 "no trusted root certificates: install the ca-bundle package or set option ca_file",
             ));
         }
-        let roots: Vec<Certificate<'static>> = roots
-            .iter()
-            .map(|d| Certificate::from_der(d).to_owned())
-            .collect();
         let tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
-            .root_certs(RootCerts::new_with_certs(&roots))
+            .root_certs(RootCerts::from(roots))
             .unversioned_rustls_crypto_provider(std::sync::Arc::new(
                 rustls::crypto::ring::default_provider(),
             ))
@@ -125,6 +134,13 @@ impl UreqHttp {
             .tls_config(tls)
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
+            // ureq's default is 128 KiB each way, for both the TCP and the
+            // TLS layer: half a MiB of zeroed heap per connection. ACME
+            // objects and provider answers are a few KiB, headers less;
+            // bodies stream through the buffers, so 16 KiB only bounds a
+            // response's header block.
+            .input_buffer_size(IO_BUFFER)
+            .output_buffer_size(IO_BUFFER)
             .ip_family(match family {
                 None => ureq::config::IpFamily::Any,
                 Some(Family::V4) => ureq::config::IpFamily::Ipv4Only,

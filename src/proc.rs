@@ -128,6 +128,10 @@ pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
         let _ = input.write_all(cmd.stdin);
     }
     let start = Instant::now();
+    // Short first polls: `ip` and `ubus` answer within a millisecond or two,
+    // and a run with nothing to do waits for them; a slow hook is polled
+    // every 20 ms.
+    let mut pause = Duration::from_millis(1);
     let status = loop {
         if let Some(status) = child.try_wait().map_err(cannot)? {
             break Some(status);
@@ -137,7 +141,8 @@ pub fn run_cmd(cmd: &Cmd<'_>) -> Result<String> {
             let _ = child.wait();
             break None;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
     };
     crate::crashpoint::step("ran", program);
     match status {
