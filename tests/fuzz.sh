@@ -9,7 +9,8 @@
 # stable toolchain, so the build runs on stable with RUSTC_BOOTSTRAP=1, which
 # lets stable rustc take them; the sanitizer runtimes ship with stable's
 # rust-std. FUZZ_SANITIZER=none builds without AddressSanitizer (faster; the
-# code is `forbid(unsafe_code)`, so ASan mostly guards our C dependencies).
+# code denies unsafe code but for one statvfs call, so ASan mostly guards
+# our C dependencies).
 #
 # The corpus grows in fuzz/corpus/TARGET (not committed), seeded from
 # fuzz/seeds and the test fixtures. A crash stops the script with libFuzzer's
