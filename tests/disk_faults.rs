@@ -173,7 +173,8 @@ fn a_full_or_read_only_state_dir_keeps_the_old_pair_and_the_next_run_finishes() 
     let log = failing_renew(&config);
     assert!(log.contains("the CA validated"), "{log}");
     let line = error_line(&log, "No space left on device");
-    assert!(line.contains("/.fullchain.pem.new"), "{line}");
+    // The new generation's files (store::Pair), written before `live` moves.
+    assert!(line.contains("/pair.") && line.contains(".pem"), "{line}");
     assert!(line.contains("of 262144 bytes free"), "{line}");
     let order = pair.join("order.json");
     assert!(order.exists(), "the issued order is kept for the next run");
