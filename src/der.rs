@@ -1,6 +1,8 @@
 //! A minimal DER reader for the X.509 fields wancert needs: validity, serial,
 //! public key, authority key identifier and DNS names. Pure and bounds-checked:
-//! malformed input gives `None`, never a panic.
+//! malformed input gives `None`, never a panic. And the writer of the one
+//! structure wancert sends: the PKCS#10 certificate request (RFC 2986), which
+//! is a few fixed TLVs, far smaller than a general X.509 builder.
 
 /// One TLV: tag, contents, and what follows it.
 fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
@@ -218,6 +220,108 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         }
         _ => None,
     }
+}
+
+/// A TLV: `tag`, the DER length of `parts` together, then `parts`.
+pub fn tlv_of(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(len + 6);
+    out.push(tag);
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = (len as u32).to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (4 - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// `AlgorithmIdentifier` of ecdsa-with-SHA256 (RFC 5758 §3.2; no parameters).
+pub const ALG_ECDSA_SHA256: &[u8] = &[
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+];
+/// `AlgorithmIdentifier` of ecdsa-with-SHA384 (RFC 5758 §3.2).
+pub const ALG_ECDSA_SHA384: &[u8] = &[
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
+];
+/// `AlgorithmIdentifier` of sha256WithRSAEncryption (RFC 4055 §5; NULL parameters).
+pub const ALG_RSA_SHA256: &[u8] = &[
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00,
+];
+/// The `algorithm` of an EC SubjectPublicKeyInfo: id-ecPublicKey and the
+/// named curve (RFC 5480 §2.1.1), P-256 or P-384.
+pub const SPKI_ALG_P256: &[u8] = &[
+    0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+    0xce, 0x3d, 0x03, 0x01, 0x07,
+];
+pub const SPKI_ALG_P384: &[u8] = &[
+    0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04,
+    0x00, 0x22,
+];
+/// rsaEncryption with NULL parameters (RFC 3279 §2.3.1).
+pub const SPKI_ALG_RSA: &[u8] = &[
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+];
+
+/// A BIT STRING with no unused bits: how keys and signatures are wrapped.
+fn bit_string(bytes: &[u8]) -> Vec<u8> {
+    tlv_of(0x03, &[&[0], bytes])
+}
+
+/// SubjectPublicKeyInfo: the key's `algorithm` (one of the `SPKI_ALG_*`)
+/// and its public key (an EC point, or an RSAPublicKey).
+pub fn spki(algorithm: &[u8], public_key: &[u8]) -> Vec<u8> {
+    tlv_of(SEQUENCE, &[algorithm, &bit_string(public_key)])
+}
+
+/// The to-be-signed part of a certificate request (RFC 2986 §4.1): subject
+/// CN = the first name, the key, and an extensionRequest attribute (RFC 2985
+/// §5.4.2) with the subjectAltName of every name (RFC 5280 §4.2.1.6). The
+/// names are ASCII DNS names (the config checks them), so they fit the
+/// UTF8String of the CN and the IA5String of a dNSName as they are.
+pub fn csr_info(names: &[String], spki: &[u8]) -> Vec<u8> {
+    const VERSION_0: &[u8] = &[0x02, 0x01, 0x00];
+    const OID_CN: &[u8] = &[0x06, 0x03, 0x55, 0x04, 0x03];
+    const OID_EXTENSION_REQUEST: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e,
+    ];
+    let subject = match names.first() {
+        Some(cn) => {
+            let atv = tlv_of(SEQUENCE, &[OID_CN, &tlv_of(0x0c, &[cn.as_bytes()])]);
+            tlv_of(SEQUENCE, &[&tlv_of(0x31, &[&atv])])
+        }
+        None => tlv_of(SEQUENCE, &[]),
+    };
+    let dns_names: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| tlv_of(0x82, &[n.as_bytes()]))
+        .collect();
+    let dns_names: Vec<&[u8]> = dns_names.iter().map(Vec::as_slice).collect();
+    let san = tlv_of(SEQUENCE, &dns_names);
+    let extension = tlv_of(
+        SEQUENCE,
+        &[&tlv_of(0x06, &[OID_SAN]), &tlv_of(0x04, &[&san])],
+    );
+    let extensions = tlv_of(SEQUENCE, &[&extension]);
+    let attribute = tlv_of(
+        SEQUENCE,
+        &[OID_EXTENSION_REQUEST, &tlv_of(0x31, &[&extensions])],
+    );
+    tlv_of(
+        SEQUENCE,
+        &[VERSION_0, &subject, spki, &tlv_of(0xa0, &[&attribute])],
+    )
+}
+
+/// The certificate request: `info` from [`csr_info`], the signature
+/// `algorithm` (one of the `ALG_*`) and the signature over `info`.
+pub fn csr(info: &[u8], algorithm: &[u8], signature: &[u8]) -> Vec<u8> {
+    tlv_of(SEQUENCE, &[info, algorithm, &bit_string(signature)])
 }
 
 #[cfg(test)]

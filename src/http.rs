@@ -55,6 +55,109 @@ impl Http for NoHttp {
     }
 }
 
+/// The TLS algorithms wancert offers, for the HTTPS client and `verify`:
+/// ring's, less what nothing we talk to needs, each of which costs code on
+/// the router. Kept: TLS 1.3 and 1.2 with AES-GCM (every TLS 1.3 server must
+/// offer TLS_AES_128_GCM_SHA256, RFC 8446 §9.1; ECDHE-AES-GCM is the TLS 1.2
+/// baseline of every CA and DNS API), key exchange over P-256 (which TLS 1.3
+/// servers must implement, §9.1) and P-384, and ECDSA and RSA signatures (web
+/// PKI certificates are one or the other). Dropped: ChaCha20-Poly1305,
+/// X25519 and Ed25519 (the CA/Browser Forum admits no Ed25519 certificate),
+/// and private keys for client authentication, which wancert never sends.
+pub fn tls_provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    use rustls::SignatureScheme as S;
+    use rustls::crypto::ring::{cipher_suite as cs, kx_group};
+    use webpki::ring as alg;
+
+    static SIGNATURES: rustls::crypto::WebPkiSupportedAlgorithms =
+        rustls::crypto::WebPkiSupportedAlgorithms {
+            all: &[
+                alg::ECDSA_P256_SHA256,
+                alg::ECDSA_P256_SHA384,
+                alg::ECDSA_P384_SHA256,
+                alg::ECDSA_P384_SHA384,
+                alg::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+                alg::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+                alg::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+                alg::RSA_PKCS1_2048_8192_SHA256,
+                alg::RSA_PKCS1_2048_8192_SHA384,
+                alg::RSA_PKCS1_2048_8192_SHA512,
+                alg::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+                alg::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+                alg::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+            ],
+            // As rustls's ring provider maps them: for TLS 1.2 the scheme
+            // does not fix the curve.
+            mapping: &[
+                (
+                    S::ECDSA_NISTP384_SHA384,
+                    &[alg::ECDSA_P384_SHA384, alg::ECDSA_P256_SHA384],
+                ),
+                (
+                    S::ECDSA_NISTP256_SHA256,
+                    &[alg::ECDSA_P256_SHA256, alg::ECDSA_P384_SHA256],
+                ),
+                (
+                    S::RSA_PSS_SHA512,
+                    &[alg::RSA_PSS_2048_8192_SHA512_LEGACY_KEY],
+                ),
+                (
+                    S::RSA_PSS_SHA384,
+                    &[alg::RSA_PSS_2048_8192_SHA384_LEGACY_KEY],
+                ),
+                (
+                    S::RSA_PSS_SHA256,
+                    &[alg::RSA_PSS_2048_8192_SHA256_LEGACY_KEY],
+                ),
+                (S::RSA_PKCS1_SHA512, &[alg::RSA_PKCS1_2048_8192_SHA512]),
+                (S::RSA_PKCS1_SHA384, &[alg::RSA_PKCS1_2048_8192_SHA384]),
+                (S::RSA_PKCS1_SHA256, &[alg::RSA_PKCS1_2048_8192_SHA256]),
+            ],
+        };
+
+    std::sync::Arc::new(rustls::crypto::CryptoProvider {
+        cipher_suites: vec![
+            cs::TLS13_AES_128_GCM_SHA256,
+            cs::TLS13_AES_256_GCM_SHA384,
+            cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        ],
+        kx_groups: vec![kx_group::SECP256R1, kx_group::SECP384R1],
+        signature_verification_algorithms: SIGNATURES,
+        secure_random: &SystemRng,
+        key_provider: &NoClientKeys,
+    })
+}
+
+/// The random source rustls draws from: ring's, as in its own provider.
+#[derive(Debug)]
+struct SystemRng;
+
+impl rustls::crypto::SecureRandom for SystemRng {
+    fn fill(&self, buf: &mut [u8]) -> std::result::Result<(), rustls::crypto::GetRandomFailed> {
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), buf)
+            .map_err(|_| rustls::crypto::GetRandomFailed)
+    }
+}
+
+/// No private key is ever given to rustls (no client certificates): this
+/// keeps its signing code for every key type out of the binary.
+#[derive(Debug)]
+struct NoClientKeys;
+
+impl rustls::crypto::KeyProvider for NoClientKeys {
+    fn load_private_key(
+        &self,
+        _key: rustls::pki_types::PrivateKeyDer<'static>,
+    ) -> std::result::Result<std::sync::Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        Err(rustls::Error::General(
+            "wancert sends no TLS client certificate".into(),
+        ))
+    }
+}
+
 /// The largest body read: certificate chains and ACME objects are a few KiB.
 const BODY_LIMIT: u64 = 1 << 20;
 
@@ -126,9 +229,7 @@ impl UreqHttp {
         let tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
             .root_certs(RootCerts::from(roots))
-            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
+            .unversioned_rustls_crypto_provider(tls_provider())
             .build();
         let config = ureq::Agent::config_builder()
             .tls_config(tls)

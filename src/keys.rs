@@ -6,7 +6,7 @@ use ring::signature::{self, EcdsaKeyPair, KeyPair};
 
 use crate::acme::jws::{Jwk, Signer};
 use crate::config::KeyType;
-use crate::{Error, Result, pem};
+use crate::{Error, Result, der, pem};
 
 impl KeyType {
     /// The ECDSA algorithm, `None` for RSA.
@@ -161,32 +161,83 @@ impl Signer for AccountKey {
 /// A certificate signing request (DER) for `domains`, signed by the PKCS#8
 /// PEM key `key_pem`; the first domain is the subject common name.
 pub fn csr(domains: &[String], key_pem: &str) -> Result<Vec<u8>> {
-    let key = cert_key(key_pem)?;
-    let mut params = rcgen::CertificateParams::new(domains.to_vec())
-        .map_err(|e| Error::other(format!("cannot build a CSR for {domains:?}: {e}")))?;
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    if let Some(cn) = domains.first() {
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, cn.as_str());
-    }
-    let csr = params
-        .serialize_request(&key)
-        .map_err(|e| Error::other(format!("cannot sign the CSR: {e}")))?;
-    Ok(csr.der().to_vec())
+    let key = CertKey::from_pem(key_pem)?;
+    let info = der::csr_info(domains, &key.spki());
+    let rng = SystemRandom::new();
+    let failed = |_| Error::other("cannot sign the CSR: the system random source failed");
+    Ok(match &key {
+        CertKey::Ec { pair, sig_alg, .. } => {
+            let sig = pair.sign(&rng, &info).map_err(failed)?;
+            der::csr(&info, sig_alg, sig.as_ref())
+        }
+        CertKey::Rsa(pair) => {
+            let mut sig = vec![0; pair.public().modulus_len()];
+            pair.sign(&signature::RSA_PKCS1_SHA256, &rng, &info, &mut sig)
+                .map_err(failed)?;
+            der::csr(&info, der::ALG_RSA_SHA256, &sig)
+        }
+    })
 }
 
 /// The SubjectPublicKeyInfo (DER) of a PKCS#8 PEM key, to match it against a
 /// certificate.
 pub fn spki(key_pem: &str) -> Result<Vec<u8>> {
-    let key = cert_key(key_pem)?;
-    Ok(rcgen::PublicKeyData::subject_public_key_info(&key))
+    Ok(CertKey::from_pem(key_pem)?.spki())
 }
 
-fn cert_key(key_pem: &str) -> Result<rcgen::KeyPair> {
-    let der = pem::decode_all(key_pem, "PRIVATE KEY").pop();
-    der.and_then(|d| rcgen::KeyPair::try_from(d).ok())
-        .ok_or_else(|| Error::other("the certificate key is not a PKCS#8 PEM ECDSA or RSA key"))
+/// A certificate key as ring loads it, with the DER identifiers of its kind.
+/// ECDSA signatures in a CSR are ASN.1 (DER), unlike the fixed-size ones of
+/// a JWS, so the key is loaded with the `_ASN1_SIGNING` algorithm.
+enum CertKey {
+    Ec {
+        pair: EcdsaKeyPair,
+        /// SubjectPublicKeyInfo `algorithm` (curve).
+        spki_alg: &'static [u8],
+        /// CSR `signatureAlgorithm`.
+        sig_alg: &'static [u8],
+    },
+    Rsa(signature::RsaKeyPair),
+}
+
+impl CertKey {
+    fn from_pem(key_pem: &str) -> Result<Self> {
+        let bad = || Error::other("the certificate key is not a PKCS#8 PEM ECDSA or RSA key");
+        let der = pem::decode_all(key_pem, "PRIVATE KEY")
+            .pop()
+            .ok_or_else(bad)?;
+        let rng = SystemRandom::new();
+        let curves = [
+            (
+                &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                der::SPKI_ALG_P256,
+                der::ALG_ECDSA_SHA256,
+            ),
+            (
+                &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                der::SPKI_ALG_P384,
+                der::ALG_ECDSA_SHA384,
+            ),
+        ];
+        for (alg, spki_alg, sig_alg) in curves {
+            if let Ok(pair) = EcdsaKeyPair::from_pkcs8(alg, &der, &rng) {
+                return Ok(CertKey::Ec {
+                    pair,
+                    spki_alg,
+                    sig_alg,
+                });
+            }
+        }
+        signature::RsaKeyPair::from_pkcs8(&der)
+            .map(CertKey::Rsa)
+            .map_err(|_| bad())
+    }
+
+    fn spki(&self) -> Vec<u8> {
+        match self {
+            CertKey::Ec { pair, spki_alg, .. } => der::spki(spki_alg, pair.public_key().as_ref()),
+            CertKey::Rsa(pair) => der::spki(der::SPKI_ALG_RSA, pair.public().as_ref()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +261,72 @@ mod tests {
         assert!(AccountKey::from_pem("nonsense").is_err());
     }
 
+    /// openssl's reading of a CSR: its self-signature must verify, and the
+    /// text dump is returned for the names and key to be checked.
+    fn openssl_verify(csr: &[u8]) -> String {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("openssl")
+            .args(["req", "-inform", "DER", "-verify", "-noout", "-text"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("openssl (tests/setup.sh installs it)");
+        child.stdin.take().unwrap().write_all(csr).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "openssl rejects the CSR: {all}");
+        assert!(all.contains("verify OK"), "no good signature: {all}");
+        all
+    }
+
+    #[test]
+    fn openssl_verifies_the_csr_of_each_curve() {
+        for (kind, curve) in [
+            (KeyType::Ec256, "prime256v1"),
+            (KeyType::Ec384, "secp384r1"),
+        ] {
+            let pem = generate(kind).unwrap();
+            let names = ["a.example".to_string(), "*.a.example".to_string()];
+            let text = openssl_verify(&csr(&names, &pem).unwrap());
+            assert!(
+                text.contains("CN=a.example") || text.contains("CN = a.example"),
+                "{text}"
+            );
+            assert!(text.contains("DNS:a.example, DNS:*.a.example"), "{text}");
+            assert!(text.contains(curve), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_long_name_list_needs_long_form_lengths() {
+        let pem = generate(KeyType::Ec256).unwrap();
+        let names: Vec<String> = (0..40)
+            .map(|i| format!("host{i}.long-zone-name.example"))
+            .collect();
+        let der = csr(&names, &pem).unwrap();
+        assert!(der.len() > 1000);
+        let text = openssl_verify(&der);
+        assert!(text.contains("DNS:host39.long-zone-name.example"), "{text}");
+    }
+
+    #[test]
+    fn the_spki_is_the_one_a_certificate_carries() {
+        let pem = generate(KeyType::Ec256).unwrap();
+        let key =
+            rcgen::KeyPair::try_from(pem::decode_all(&pem, "PRIVATE KEY").pop().unwrap()).unwrap();
+        assert_eq!(
+            spki(&pem).unwrap(),
+            rcgen::PublicKeyData::subject_public_key_info(&key)
+        );
+        assert!(spki("nonsense").is_err());
+    }
+
     #[cfg(feature = "rsa")]
     #[test]
     fn rsa_keys_sign_their_csr() {
@@ -220,6 +337,7 @@ mod tests {
         let csr = csr(&["a.example".into()], &pem).unwrap();
         let spki = spki(&pem).unwrap();
         assert!(csr.windows(spki.len()).any(|w| w == spki));
+        assert!(openssl_verify(&csr).contains("rsaEncryption"));
         assert!(
             AccountKey::from_pem(&pem).is_err(),
             "accounts are ECDSA only"

@@ -166,7 +166,7 @@ pub fn judge(served: &Result<Vec<u8>, String>, ours: &[u8]) -> Check {
 /// One TLS handshake with `at`; the leaf certificate it presents (DER), or
 /// why there is none.
 pub fn served_leaf(at: &Endpoint, sni: &str) -> Result<Vec<u8>, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::http::tls_provider();
     let config = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?

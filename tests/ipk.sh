@@ -105,7 +105,7 @@ bytes=$(stat -c %s "$bin")
 echo "== $fam binary, stripped: $bytes bytes; package: $(stat -c %s "$ipk") bytes"
 # The 1.5 MB budget is a figure to report (the benchmark's job, issue #9),
 # not a test that fails: it is printed here for every package build.
-budget=1572864
+budget=1500000 # issue #9: 1.5 MB, decimal
 echo "== $fam size budget: $bytes of $budget bytes ($(( (bytes - budget) / 1024 )) KiB over when positive)"
 if command -v "$qemu" >/dev/null; then
     check "it runs: --version" test "$("$qemu" "$bin" --version)" = "wancert $version"
