@@ -15,8 +15,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::acme::client::Client;
 use crate::acme::jws::{self, Signer};
 use crate::acme::persist;
@@ -26,15 +24,16 @@ use crate::config::{CertConf, ChallengeType, Global, Propagation};
 use crate::http::Http;
 use crate::propagation;
 use crate::providers::DnsProvider;
-use crate::{Error, Result, keys, store};
+use crate::{Error, Result, json, keys, store};
 
 /// How long the CA may take to validate, and then to issue.
 const VALIDATION_TIMEOUT: Duration = Duration::from_secs(180);
 const ISSUANCE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// The order a run started, as kept on flash until its certificate is
-/// installed. No `Debug`: it holds a private key.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+/// installed. No `Debug`: it holds a private key. Read and written by hand
+/// (`crate::json` says why).
+#[derive(Clone, PartialEq)]
 pub struct InFlight {
     /// The order's URL.
     pub url: String,
@@ -49,7 +48,22 @@ pub struct InFlight {
 impl InFlight {
     pub fn load(path: &Path) -> Option<InFlight> {
         let text = store::read(path).ok().flatten()?;
-        serde_json::from_slice(text.as_bytes()).ok()
+        let v: serde_json::Value = serde_json::from_slice(text.as_bytes()).ok()?;
+        Some(InFlight {
+            url: json::str(&v, "url")?,
+            server: json::str(&v, "server")?,
+            domains: json::strings(&v, "domains"),
+            key_pem: json::str(&v, "key_pem")?,
+        })
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "url": self.url,
+            "server": self.server,
+            "domains": self.domains,
+            "key_pem": self.key_pem,
+        })
     }
 }
 
@@ -166,7 +180,7 @@ pub fn issue(
                 domains: cert.domains.clone(),
                 key_pem,
             };
-            let text = serde_json::to_string(&flight).unwrap_or_default();
+            let text = flight.to_json().to_string();
             store::write_atomic(order_path, text.as_bytes(), store::SECRET)?;
             log::info!(
                 "{}: order placed for {}",

@@ -15,6 +15,7 @@ pub mod config;
 pub mod der;
 pub mod dns;
 pub mod firewall;
+pub mod json;
 pub mod pem;
 pub mod renewal;
 pub mod uci;

@@ -134,8 +134,12 @@ impl CertFiles {
         store::read(&self.deployed)
             .ok()
             .flatten()
-            .and_then(|t| serde_json::from_slice(t.as_bytes()).ok())
-            .unwrap_or_default()
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(t.as_bytes()).ok())
+            .and_then(|v| v.as_object().cloned())
+            .into_iter()
+            .flatten()
+            .map(|(target, r)| (target, TargetRecord::from_json(&r)))
+            .collect()
     }
 }
 
@@ -496,7 +500,9 @@ impl<'a> Session<'a> {
             }
         }
         status::retain_entries(&mut records, |k, _| cert.deploy.iter().any(|d| d == k));
-        let text = serde_json::to_string_pretty(&records).unwrap_or_default();
+        let records = records.iter().map(|(k, r)| (k.clone(), r.to_json()));
+        let text = serde_json::to_string_pretty(&serde_json::Value::Object(records.collect()))
+            .unwrap_or_default();
         store::write_if_changed(&files.deployed, text.as_bytes(), store::PUBLIC)?;
         if failures.is_empty() {
             Ok(())

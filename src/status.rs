@@ -6,9 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::config::Config;
+use crate::json::{self, Object};
 use crate::run::CertFiles;
 use crate::verify::Verdict;
 use crate::{Result, der, renewal, run, store};
@@ -206,31 +208,23 @@ pub struct DeployStatus {
 /// survives reboots, so it is on flash: it changes only when a deploy does
 /// something new, and is written only then (a target failing the same way
 /// run after run leaves it as it is).
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct TargetRecord {
     /// Fingerprint of the chain last delivered (files written, service
     /// reloaded); see `run::CertFiles::fingerprint`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fingerprint: String,
     /// When that chain was first delivered (Unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployed_at: Option<i64>,
     /// What the check after the last delivery found.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<Verdict>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// When the check first gave this result (Unix seconds). The same
     /// result again is not recorded: that would write to flash every run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<i64>,
     /// The last attempt's error; none when it succeeded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// When the current series of failures began (Unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_since: Option<i64>,
 }
 
@@ -273,11 +267,9 @@ impl TargetRecord {
 /// issuance attempt and its error. Deploy targets keep theirs on flash
 /// (`TargetRecord`), since a target that fails must be retried after a
 /// reboot too.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct RunState {
-    #[serde(default)]
     pub certs: BTreeMap<String, CertRun>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<LastRun>,
 }
 
@@ -295,55 +287,162 @@ pub fn retain_entries<V>(map: &mut BTreeMap<String, V>, mut keep: impl FnMut(&st
 }
 
 /// The last run or renew: Unix seconds.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct LastRun {
     pub started: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct CertRun {
     /// Unix seconds of the last issuance attempt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_attempt: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// Failed issuance attempts in a row (a success resets it).
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub failures: u32,
     /// Back-off: no automatic attempt before this (Unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<i64>,
     /// What the CA's renewal information says about the installed
     /// certificate. Volatile like the rest: after a reboot the next run asks
     /// again, and a run between checks asks nothing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ari: Option<AriState>,
 }
 
 /// The last ARI answer for one certificate (RFC 9773).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AriState {
     /// The certificate it is about (RFC 9773 §4.1 identifier).
     pub cert_id: String,
     /// The suggested window, Unix seconds; `None` when the CA has no ARI.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<(i64, i64)>,
     /// The moment chosen inside the window, kept while the window stays.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renew_at: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
     /// When to ask again; `None`: not before a reboot (the CA has no ARI).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_check: Option<i64>,
 }
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+// The state files are read and written by hand, through `crate::json`
+// (which says why); the keys are the fields' names.
+
+impl TargetRecord {
+    pub fn from_json(v: &Value) -> Self {
+        TargetRecord {
+            fingerprint: json::str_or_empty(v, "fingerprint"),
+            deployed_at: json::int(v, "deployed_at"),
+            verify: json::str(v, "verify").and_then(|n| Verdict::from_name(&n)),
+            endpoint: json::str(v, "endpoint"),
+            detail: json::str(v, "detail"),
+            checked_at: json::int(v, "checked_at"),
+            error: json::str(v, "error"),
+            failed_since: json::int(v, "failed_since"),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        Object::new()
+            .opt(
+                "fingerprint",
+                Some(&self.fingerprint).filter(|f| !f.is_empty()).cloned(),
+            )
+            .opt("deployed_at", self.deployed_at)
+            .opt("verify", self.verify.map(Verdict::name))
+            .opt("endpoint", self.endpoint.clone())
+            .opt("detail", self.detail.clone())
+            .opt("checked_at", self.checked_at)
+            .opt("error", self.error.clone())
+            .opt("failed_since", self.failed_since)
+            .done()
+    }
+}
+
+impl RunState {
+    pub fn from_json(v: &Value) -> Self {
+        let certs = v
+            .get("certs")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten();
+        RunState {
+            certs: certs
+                .map(|(name, c)| (name.clone(), CertRun::from_json(c)))
+                .collect(),
+            last_run: v.get("last_run").and_then(|l| {
+                Some(LastRun {
+                    started: json::int(l, "started")?,
+                    finished: json::int(l, "finished"),
+                    exit_code: json::int(l, "exit_code").map(|c| c as i32),
+                })
+            }),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let certs = self.certs.iter().map(|(k, c)| (k.clone(), c.to_json()));
+        Object::new()
+            .put("certs", Value::Object(certs.collect()))
+            .opt(
+                "last_run",
+                self.last_run.as_ref().map(|l| {
+                    Object::new()
+                        .put("started", l.started)
+                        .opt("finished", l.finished)
+                        .opt("exit_code", l.exit_code)
+                        .done()
+                }),
+            )
+            .done()
+    }
+}
+
+impl CertRun {
+    fn from_json(v: &Value) -> Self {
+        CertRun {
+            last_attempt: json::int(v, "last_attempt"),
+            last_error: json::str(v, "last_error"),
+            failures: json::int(v, "failures").unwrap_or(0) as u32,
+            retry_at: json::int(v, "retry_at"),
+            ari: v.get("ari").and_then(|a| {
+                let window = json::items(a, "window");
+                Some(AriState {
+                    cert_id: json::str(a, "cert_id")?,
+                    window: match window {
+                        [s, e] => Some((s.as_i64()?, e.as_i64()?)),
+                        _ => None,
+                    },
+                    renew_at: json::int(a, "renew_at"),
+                    explanation: json::str(a, "explanation"),
+                    next_check: json::int(a, "next_check"),
+                })
+            }),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        Object::new()
+            .opt("last_attempt", self.last_attempt)
+            .opt("last_error", self.last_error.clone())
+            .opt("failures", Some(self.failures).filter(|f| *f != 0))
+            .opt("retry_at", self.retry_at)
+            .opt(
+                "ari",
+                self.ari.as_ref().map(|a| {
+                    Object::new()
+                        .put("cert_id", a.cert_id.clone())
+                        .opt("window", a.window.map(|(s, e)| vec![s, e]))
+                        .opt("renew_at", a.renew_at)
+                        .opt("explanation", a.explanation.clone())
+                        .opt("next_check", a.next_check)
+                        .done()
+                }),
+            )
+            .done()
+    }
 }
 
 impl RunState {
@@ -357,12 +456,13 @@ impl RunState {
             .ok()
             .flatten()
             .and_then(|t| serde_json::from_slice(t.as_bytes()).ok())
+            .map(|v| RunState::from_json(&v))
             .unwrap_or_default()
     }
 
     pub fn save(&self, run_dir: &Path) -> Result<()> {
         store::ensure_dir(run_dir)?;
-        let text = serde_json::to_string(self).unwrap_or_default();
+        let text = self.to_json().to_string();
         store::write_if_changed(&Self::path(run_dir), text.as_bytes(), store::SECRET).map(drop)
     }
 }
@@ -764,11 +864,11 @@ mod tests {
         r.failed("still serves another certificate".into(), 200);
         assert!(!r.current("fp2"));
         assert_eq!(r.failed_since, Some(200));
-        let saved = serde_json::to_string(&r).unwrap();
+        let saved = r.to_json();
         // The same failure on the next run: the record, hence the file, is
         // unchanged.
         r.failed("still serves another certificate".into(), 300);
-        assert_eq!(serde_json::to_string(&r).unwrap(), saved);
+        assert_eq!(r.to_json(), saved);
         r.succeeded();
         assert!(r.current("fp2") && r.failed_since.is_none());
     }
@@ -808,15 +908,54 @@ mod tests {
             endpoint: Some("192.168.1.10:443".into()),
             ..Default::default()
         };
-        let text = serde_json::to_string(&r).unwrap();
+        let text = r.to_json().to_string();
         assert_eq!(
             text,
-            r#"{"fingerprint":"abc","deployed_at":1700000000,"verify":"old","endpoint":"192.168.1.10:443"}"#
+            r#"{"deployed_at":1700000000,"endpoint":"192.168.1.10:443","fingerprint":"abc","verify":"old"}"#
         );
-        assert_eq!(serde_json::from_str::<TargetRecord>(&text).unwrap(), r);
+        let back = TargetRecord::from_json(&serde_json::from_str(&text).unwrap());
+        assert_eq!(back, r);
+        assert_eq!(TargetRecord::default().to_json().to_string(), "{}");
+        // Every verdict reads back as itself.
+        for v in Verdict::ALL {
+            assert_eq!(Verdict::from_name(v.name()), Some(v));
+        }
+    }
+
+    #[test]
+    fn run_state_reads_back_and_omits_what_is_unknown() {
+        let mut state = RunState::default();
+        state.certs.insert(
+            "web".into(),
+            CertRun {
+                last_attempt: Some(10),
+                last_error: Some("rate limited".into()),
+                failures: 2,
+                retry_at: Some(20),
+                ari: Some(AriState {
+                    cert_id: "aki.serial".into(),
+                    window: Some((30, 40)),
+                    renew_at: Some(35),
+                    explanation: None,
+                    next_check: Some(50),
+                }),
+            },
+        );
+        state.certs.insert("quiet".into(), CertRun::default());
+        state.last_run = Some(LastRun {
+            started: 1,
+            finished: Some(2),
+            exit_code: Some(0),
+        });
+        let text = state.to_json().to_string();
+        assert!(text.contains(r#""quiet":{}"#), "{text}");
+        assert!(text.contains(r#""window":[30,40]"#), "{text}");
+        let back = RunState::from_json(&serde_json::from_str(&text).unwrap());
+        assert_eq!(back, state);
+        // A file from before any run: empty, not an error.
         assert_eq!(
-            serde_json::to_string(&TargetRecord::default()).unwrap(),
-            "{}"
+            RunState::from_json(&serde_json::json!({})),
+            RunState::default()
         );
     }
 }

@@ -20,7 +20,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::config::dns_name_error;
@@ -70,7 +70,7 @@ impl std::fmt::Display for Endpoint {
 }
 
 /// What a target was found serving after a deploy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Exactly the certificate just deployed.
@@ -84,6 +84,27 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    pub const ALL: [Verdict; 4] = [
+        Verdict::New,
+        Verdict::Old,
+        Verdict::Unreachable,
+        Verdict::NotConfigured,
+    ];
+
+    /// Its name in the state files and `status --json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::New => "new",
+            Verdict::Old => "old",
+            Verdict::Unreachable => "unreachable",
+            Verdict::NotConfigured => "not_configured",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Verdict> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
     /// For `status` and the log.
     pub fn describe(self) -> &'static str {
         match self {

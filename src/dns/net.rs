@@ -84,9 +84,11 @@ fn exchange_udp(
             }
         }
     }
+    // Milliseconds, not `as_secs_f32()`: formatting a float would link
+    // core's float printing (about 10 KB) for this one message.
     Err(Error::Dns(format!(
-        "no answer from {server} within {}s",
-        timeout.as_secs_f32()
+        "no answer from {server} within {} ms",
+        timeout.as_millis()
     )))
 }
 

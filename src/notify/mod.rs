@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::config::{Config, PluginSection};
 use crate::http::Http;
@@ -268,10 +268,10 @@ pub fn events(reports: &[Report], host: &str, now: i64, warn_days: u32) -> Vec<E
 }
 
 /// When the last failure and expiry warning about each certificate went out.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+/// Read and written by hand (`crate::json` says why).
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Sent {
     /// `CERT/KIND` → Unix seconds.
-    #[serde(default)]
     pub last: BTreeMap<String, i64>,
 }
 
@@ -320,13 +320,32 @@ impl Sent {
         store::read(&Self::path(run_dir))
             .ok()
             .flatten()
-            .and_then(|t| serde_json::from_slice(t.as_bytes()).ok())
+            .and_then(|t| serde_json::from_slice::<Value>(t.as_bytes()).ok())
+            .map(|v| Sent::from_json(&v))
             .unwrap_or_default()
+    }
+
+    fn from_json(v: &Value) -> Sent {
+        let last = v
+            .get("last")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten();
+        Sent {
+            last: last
+                .filter_map(|(k, t)| Some((k.clone(), t.as_i64()?)))
+                .collect(),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let last = self.last.iter().map(|(k, t)| (k.clone(), Value::from(*t)));
+        serde_json::json!({ "last": Value::Object(last.collect()) })
     }
 
     pub fn save(&self, run_dir: &Path) -> Result<()> {
         store::ensure_dir(run_dir)?;
-        let text = serde_json::to_string(self).unwrap_or_default();
+        let text = self.to_json().to_string();
         store::write_if_changed(&Self::path(run_dir), text.as_bytes(), store::PUBLIC).map(drop)
     }
 }
