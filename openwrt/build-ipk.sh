@@ -5,12 +5,13 @@
 #
 #   openwrt/build-ipk.sh [--arch FAMILY=OPKG_ARCH]... [FAMILY...]
 #
-# FAMILY is mipsel, armv7 or aarch64 (default: all three). The binary is
-# static (musl), so one build serves every device of the family; its package
-# is stamped with an opkg architecture name, which must be one that
+# FAMILY is mipsel, armv7, aarch64 or x86_64 (default: the first three, the
+# routers' families; x86_64 is for x86 routers and VMs). The binary is static
+# (musl), so one build serves every device of the family; its package is
+# stamped with an opkg architecture name, which must be one that
 # `opkg print-architecture` lists on the router: by default mipsel_24kc,
-# arm_cortex-a7_neon-vfpv4 and aarch64_cortex-a53; --arch picks another (give
-# it several times for several packages of one build).
+# arm_cortex-a7_neon-vfpv4, aarch64_cortex-a53 and x86_64; --arch picks
+# another (give it several times for several packages of one build).
 #
 #   WANCERT_BIN_<FAMILY>=FILE   package FILE instead of building (tests)
 #   WANCERT_DIST=DIR            output directory (default dist/)
@@ -20,7 +21,9 @@
 # from source (-Zbuild-std) with Debian's rustc-web and rust-web-src, linked
 # by Debian's musl-gcc wrapper around each cross gcc, with the cross gcc's
 # libgcc_eh.a plus tests/mips/dl_find_object.c standing in for libunwind.
-# The `openwrt` profile (panic=abort, size settings) is used.
+# The `openwrt` profile (panic=abort, size settings) is used. Each binary is
+# run once (--version): under qemu-user, or natively when the family is this
+# machine's own (x86_64 on amd64).
 #
 # Size: the budget is 1.5 MB for the stripped binary (docs/size.md has the
 # accounting). On mipsel the plain openwrt profile gives 2.04 MB; on top of
@@ -42,12 +45,13 @@ say() { printf '== build-ipk: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 # FAMILY → rust target, Debian architecture, gcc triple, musl-gcc wrapper,
-# default opkg architecture, qemu for a smoke run.
+# default opkg architecture, qemu for a smoke run (none: run it natively).
 family_info() {
     case "$1" in
         mipsel) echo "mipsel-unknown-linux-musl mipsel mipsel-linux-gnu mipsel-linux-musl-gcc mipsel_24kc qemu-mipsel-static" ;;
         armv7) echo "armv7-unknown-linux-musleabihf armhf arm-linux-gnueabihf arm-linux-musleabihf-gcc arm_cortex-a7_neon-vfpv4 qemu-arm-static" ;;
         aarch64) echo "aarch64-unknown-linux-musl arm64 aarch64-linux-gnu aarch64-linux-musl-gcc aarch64_cortex-a53 qemu-aarch64-static" ;;
+        x86_64) echo "x86_64-unknown-linux-musl amd64 x86_64-linux-gnu x86_64-linux-musl-gcc x86_64 none" ;;
         *) return 1 ;;
     esac
 }
@@ -61,30 +65,35 @@ while [ $# -gt 0 ]; do
                 die "--arch needs FAMILY=OPKG_ARCH, e.g. --arch mipsel=mipsel_74kc"
             fi
             fam=${2%%=*}
-            family_info "$fam" >/dev/null || die "unknown family $fam: use mipsel, armv7 or aarch64"
+            family_info "$fam" >/dev/null || die "unknown family $fam: use mipsel, armv7, aarch64 or x86_64"
             archs[$fam]="${archs[$fam]:-} ${2#*=}"
             shift 2 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) family_info "$1" >/dev/null || die "unknown family $1: use mipsel, armv7 or aarch64"
+        *) family_info "$1" >/dev/null || die "unknown family $1: use mipsel, armv7, aarch64 or x86_64"
            families+=("$1"); shift ;;
     esac
 done
 [ ${#families[@]} -gt 0 ] || families=(mipsel armv7 aarch64)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+host_arch=$(dpkg --print-architecture)
 
 # Debian packages for the families that are built (not given as WANCERT_BIN_*).
 install_toolchain() {
-    local need=() fam debarch triple wrapper
+    local need=() fam debarch triple wrapper qemu
     [ -x /usr/bin/rustc ] && [ -f /usr/lib/rustlib/src/rust/library/std/Cargo.toml ] ||
         need+=(rustc-web cargo-web rust-web-src)
-    command -v qemu-mipsel-static >/dev/null || need+=(qemu-user-static)
     for fam in "$@"; do
-        read -r _ debarch triple wrapper _ _ <<<"$(family_info "$fam")"
-        command -v "$triple-gcc" >/dev/null || need+=("gcc-$triple")
+        read -r _ debarch triple wrapper _ qemu <<<"$(family_info "$fam")"
+        # The host's own gcc is Debian's gcc; a cross gcc is gcc-TRIPLE, with
+        # x86_64 spelled x86-64 (gcc-x86-64-linux-gnu on an arm64 host).
+        if ! command -v "$triple-gcc" >/dev/null; then
+            if [ "$debarch" = "$host_arch" ]; then need+=(gcc); else need+=("gcc-${triple//_/-}"); fi
+        fi
         command -v "$wrapper" >/dev/null || need+=("musl-dev:$debarch")
+        [ "$qemu" = none ] || command -v "$qemu" >/dev/null || need+=(qemu-user-static)
         if ! dpkg --print-foreign-architectures | grep -qx "$debarch" &&
-            [ "$(dpkg --print-architecture)" != "$debarch" ]; then
+            [ "$host_arch" != "$debarch" ]; then
             as_root dpkg --add-architecture "$debarch"
         fi
     done
@@ -183,16 +192,22 @@ done
 [ ${#to_build[@]} -eq 0 ] || install_toolchain "${to_build[@]}"
 
 for fam in "${families[@]}"; do
-    read -r _ _ triple _ default_arch qemu <<<"$(family_info "$fam")"
+    read -r _ debarch triple _ default_arch qemu <<<"$(family_info "$fam")"
     var="WANCERT_BIN_$fam"
     bin=${!var:-}
     [ -n "$bin" ] || bin=$(build "$fam")
     [ -f "$bin" ] || die "no binary at $bin"
-    stripped=$work/wancert-$fam
+    # Not wancert-$fam: staging directories are wancert-ARCH, and x86_64 is
+    # the name of both a family and an opkg architecture.
+    stripped=$work/stripped-$fam
     # A binary given through WANCERT_BIN_* may be of another architecture.
     "$triple-strip" -o "$stripped" "$bin" 2>/dev/null || cp "$bin" "$stripped"
-    if command -v "$qemu" >/dev/null && [ -z "${!var:-}" ]; then
-        "$qemu" "$stripped" --version >&2 || die "the $fam binary does not run under $qemu"
+    # The smoke run: natively on a machine of the family, else under qemu
+    # (skipped when there is none, as for x86_64 on another host).
+    runner=()
+    [ "$debarch" = "$host_arch" ] || runner=("$qemu")
+    if [ -z "${!var:-}" ] && { [ ${#runner[@]} -eq 0 ] || command -v "$qemu" >/dev/null; }; then
+        "${runner[@]}" "$stripped" --version >&2 || die "the $fam binary does not run (${runner[*]:-natively})"
     fi
     for arch in ${archs[$fam]:-$default_arch}; do
         stage=$work/wancert-$arch

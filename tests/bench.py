@@ -20,12 +20,18 @@ the ratios to wancert. Runs of the clients are interleaved, so that load from
 elsewhere on the machine falls on all of them alike; still, on a shared
 machine read the ratios rather than the absolute times.
 
+wancert is measured twice: the glibc release build (cargo build --release)
+and the static musl build a router runs, built by openwrt/build-ipk.sh
+x86_64 (std from source: a few minutes the first time, then incremental;
+--no-static leaves it out). The static build's peak RSS has no glibc, ld.so
+or libgcc pages: it is the figure for issue #9's targets.
+
 Clients that are not installed are installed with apt-get (Debian packages
 uacme, lego, certbot, python3-certbot-dns-rfc2136, and bind9-dnsutils for
 uacme's nsupdate hook) unless --no-install is given; a client that still
 cannot run is listed as skipped, with the reason.
 
-Usage: python3 tests/bench.py [RUNS] [--no-install] [--clients a,b,...]
+Usage: python3 tests/bench.py [RUNS] [--no-install] [--no-static] [--clients a,b,...]
 """
 import argparse
 import glob
@@ -133,7 +139,8 @@ def verifies(fullchain, root, names, workdir):
 class Client:
     """One ACME client: how to run its issuance and its renewal with nothing
     due, where its state (its "flash") and its certificate are."""
-    name = ""
+    name = ""  # its directory, log file and --clients name
+    label = ""  # its row in the tables, when not its name
     packages = []
     noop_exit = 0  # the exit code of "nothing to do"
 
@@ -142,6 +149,9 @@ class Client:
         self.domain = f"demo.{lab['DNS_ZONE']}"
         self.names = [self.domain, f"*.{self.domain}"]
         self.email = f"admin@{lab['DNS_ZONE']}"
+
+    def row_label(self):
+        return self.label or self.name
 
     def missing(self):
         """Why this client cannot run here, or None."""
@@ -165,6 +175,7 @@ class Client:
 
 class Wancert(Client):
     name = "wancert"
+    label = "wancert (glibc, dynamic)"
 
     def __init__(self, lab, work, binary):
         super().__init__(lab, work)
@@ -218,10 +229,10 @@ class Wancert(Client):
 
 
 class WancertStatic(Wancert):
-    """The same runs with a static musl build: no libc, ld.so or libgcc
-    pages in its RSS, as on a router where wancert is the only Rust
-    program."""
+    """The same runs with the static musl build of the x86_64 package: no
+    libc, ld.so or libgcc pages in its RSS, as on a router."""
     name = "wancert-static"
+    label = "wancert (static musl, as on a router)"
 
 
 class Uacme(Client):
@@ -431,19 +442,20 @@ def trust_pebble(lab):
 BINARIES = [
     ("target/release/wancert", "x86_64 glibc, release profile"),
     ("target/mipsel/*/release/wancert", "tests/mips.sh, release profile"),
-    ("target/ipk/*/openwrt/wancert", "openwrt/build-ipk.sh, immediate-abort"),
-    ("target/musl/*/openwrt/wancert", "static musl, immediate-abort"),
+    ("target/ipk/*/openwrt/wancert", "openwrt/build-ipk.sh: static musl, the packaged binary"),
 ]
+STATIC = os.path.join(ROOT, "target/ipk/x86_64-unknown-linux-musl/openwrt/wancert")
 
 
-def static_x86_64():
-    """A static x86_64 musl build (the .ipk recipe), if one was made: its
-    RSS is the figure a router sees, without glibc's pages."""
-    for pattern in ("target/ipk", "target/musl"):
-        p = os.path.join(ROOT, pattern, "x86_64-unknown-linux-musl/openwrt/wancert")
-        if os.path.exists(p):
-            return p
-    return None
+def build_static(top):
+    """Build the x86_64 package's binary with openwrt/build-ipk.sh (the
+    packages go to a scratch directory); returns its path, or None when the
+    build failed (its output is above)."""
+    print("bench: building the static x86_64 binary (openwrt/build-ipk.sh x86_64)", flush=True)
+    env = dict(os.environ, WANCERT_DIST=os.path.join(top, "dist"))
+    done = subprocess.run(["bash", "openwrt/build-ipk.sh", "x86_64"], cwd=ROOT, env=env,
+                          stdout=subprocess.DEVNULL)
+    return STATIC if done.returncode == 0 and os.path.exists(STATIC) else None
 
 
 def sizes():
@@ -466,12 +478,14 @@ def ratio(value, base):
 
 def table(title, results, extra_header="", extra=lambda r: ""):
     print(f"\n== {title}")
-    print(f"{'client':<14} {'ok':>6} {'wall':>10} {'':>7} {'CPU':>9} {'':>7} {'peak RSS':>9} {'':>7}"
+    width = max(len(r["label"]) for r in results.values())
+    print(f"{'client':<{width}} {'ok':>6} {'wall':>10} {'':>7} {'CPU':>9} {'':>7} {'peak RSS':>9} {'':>7}"
           f" {'procs':>6} {'conns':>6}{extra_header}")
-    base = results.get("wancert")
-    for name, r in results.items():
+    base = results.get("wancert")  # the ratios are to the glibc build
+    for r in results.values():
+        name = r["label"]
         if "skipped" in r:
-            print(f"{name:<14} skipped: {r['skipped']}")
+            print(f"{name:<{width}} skipped: {r['skipped']}")
             continue
         good = [x for x in r["rows"] if x[0] == r["want"]] or r["rows"]
         wall = statistics.median(x[1] for x in good)
@@ -479,17 +493,48 @@ def table(title, results, extra_header="", extra=lambda r: ""):
         rss = max(x[3] for x in good) / 1024
         r["summary"] = (wall, cpu, rss)
         b = base.get("summary") if base else None
-        print(f"{name:<14} {r['ok']:>2}/{len(r['rows']):<3} {wall * 1000:8.1f}ms {ratio(wall, b and b[0])}"
+        print(f"{name:<{width}} {r['ok']:>2}/{len(r['rows']):<3} {wall * 1000:8.1f}ms {ratio(wall, b and b[0])}"
               f" {cpu * 1000:7.1f}ms {ratio(cpu, b and b[1])} {rss:6.1f}MiB {ratio(rss, b and b[2])}"
               f" {r['procs']:>6} {r['conns']:>6}{extra(r)}")
         if r["ok"] < len(r["rows"]):
-            print(f"               {len(r['rows']) - r['ok']} failed: see {r['log']}")
+            print(f"{'':<{width}} {len(r['rows']) - r['ok']} failed: see {r['log']}")
+
+
+# Issue #9's targets for the x86_64 figures: (what, table, the row's figure,
+# the most it may be, unit).
+TARGETS = [
+    ("issuance wall, median", "issue", lambda r: r["summary"][0] * 1000, 1000, "ms"),
+    ("issuance CPU, median", "issue", lambda r: r["summary"][1] * 1000, 50, "ms"),
+    ("issuance peak RSS", "issue", lambda r: r["summary"][2], 4, "MiB"),
+    ("no-op wall, median", "noop", lambda r: r["summary"][0] * 1000, 5, "ms"),
+    ("no-op peak RSS", "noop", lambda r: r["summary"][2], 3, "MiB"),
+    ("no-op connections", "noop", lambda r: r["conns"], 0, ""),
+    ("no-op state files changed", "noop", lambda r: r["written"][0], 0, ""),
+]
+
+
+def targets(tables):
+    """Which wancert row meets which of issue #9's targets (printed, not
+    asserted: the times move with the machine's load)."""
+    print("\n== issue #9 targets")
+    for name in ("wancert", "wancert-static"):
+        rows = {t: tables[t].get(name, {}) for t in tables}
+        if any("summary" not in r for r in rows.values()):
+            continue
+        print(rows["issue"]["label"])
+        for what, t, figure, limit, unit in TARGETS:
+            value = figure(rows[t])
+            most = f"{limit} {unit}".strip()
+            print(f"  {what:<26} {value:7.1f} {unit:<4} (at most {most}):"
+                  f" {'met' if value <= limit else 'MISSED'}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="?", type=int, default=5)
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install missing clients")
+    ap.add_argument("--no-static", action="store_true",
+                    help="do not build and measure the static musl x86_64 binary")
     ap.add_argument("--clients", default="wancert,uacme,lego,certbot")
     args = ap.parse_args()
     enter_namespace()
@@ -497,9 +542,10 @@ def main():
     subprocess.run(["bash", "tests/setup.sh"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cargo", "build", "--release", "--locked", "-q"], cwd=ROOT, check=True)
     binary = os.path.join(ROOT, "target/release/wancert")
+    top = tempfile.mkdtemp(prefix="wancert-bench.")
+    static = None if args.no_static else build_static(top)
     sizes()
 
-    top = tempfile.mkdtemp(prefix="wancert-bench.")
     lab_dir = os.path.join(top, "lab")
     # Each client's output, kept after the run for a look at failures.
     logs = os.path.join(ROOT, "target", "bench-logs")
@@ -511,11 +557,11 @@ def main():
         lab["DIR"] = lab_dir
         trust_pebble(lab)
         kinds = {"wancert": lambda: Wancert(lab, top, binary),
-                 "wancert-static": lambda: WancertStatic(lab, top, static_x86_64() or "(not built)"),
+                 "wancert-static": lambda: WancertStatic(lab, top, static or "(not built)"),
                  "uacme": lambda: Uacme(lab, top),
                  "lego": lambda: Lego(lab, top), "certbot": lambda: Certbot(lab, top)}
         names = args.clients.split(",")
-        if "wancert" in names and static_x86_64():
+        if "wancert" in names and not args.no_static:
             names.insert(names.index("wancert") + 1, "wancert-static")
         clients = [kinds[n]() for n in names]
         if not args.no_install:
@@ -524,11 +570,11 @@ def main():
         for c in clients:
             why = c.missing()
             if why:
-                issue[c.name] = noop[c.name] = {"skipped": why}
+                issue[c.name] = noop[c.name] = {"skipped": why, "label": c.row_label()}
             else:
                 log = os.path.join(logs, f"{c.name}.log")
-                issue[c.name] = {"rows": [], "ok": 0, "want": 0, "log": log}
-                noop[c.name] = {"rows": [], "ok": 0, "want": c.noop_exit, "log": log}
+                issue[c.name] = {"rows": [], "ok": 0, "want": 0, "log": log, "label": c.row_label()}
+                noop[c.name] = {"rows": [], "ok": 0, "want": c.noop_exit, "log": log, "label": c.row_label()}
                 running.append((c, open(log, "a")))
 
         # Issuance: round after round, each client once per round.
@@ -572,6 +618,7 @@ def main():
         print("\nwall, CPU: medians of the successful runs; peak RSS: the largest process of "
               "any run (hooks included);\nprocs: programs started, conns: TCP/UDP connections "
               "opened (one extra run under strace -f).")
+        targets({"issue": issue, "noop": noop})
         for _, log in running:
             log.close()
     finally:
