@@ -25,6 +25,7 @@ pub mod clock;
 pub mod crashpoint;
 pub mod http;
 pub mod keys;
+pub mod netif;
 pub mod proc;
 pub mod store;
 pub mod verify;

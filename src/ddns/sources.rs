@@ -1,5 +1,5 @@
 //! Where the addresses come from, read into `Seen` values: netifd over ubus,
-//! the kernel (`/proc/net/if_inet6`, `ip addr show`), web echo services, the
+//! the kernel (`/proc/net/if_inet6`; getifaddrs(3) or `ip addr show` for IPv4), web echo services, the
 //! routing table, or a user's script. Every parser here is pure and tested
 //! with real-shaped fixtures; the fetching goes through `Edges`, which the
 //! runner implements with `proc`, file reads, `Http` and a UDP socket.
@@ -345,10 +345,9 @@ pub fn default_dev_v6(text: &str) -> Option<String> {
     })
 }
 
-/// The IPv4 addresses in `ip addr show` output (iproute2 or BusyBox).
-/// Why a process: without libc calls (ioctl, netlink) the kernel tells a
-/// device's IPv4 addresses nowhere else; `/proc/net/fib_trie` lists local
-/// addresses but not their devices, and `ip` is on every OpenWrt. Forms:
+/// The IPv4 addresses in `ip addr show` output (iproute2 or BusyBox), or in
+/// the same text made from the kernel's getifaddrs(3) list (`netif`), which
+/// is what a run reads unless getifaddrs fails. Forms:
 /// `inet 203.0.113.45/24 brd ... scope global eth1`, or on a PPP link
 /// `inet 100.72.13.5 peer 100.64.0.1/32 scope global pppoe-wan`.
 pub fn parse_ip_addr(text: &str) -> Vec<Seen> {
