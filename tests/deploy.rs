@@ -17,35 +17,9 @@ use common::{Lab, Service, TempDir, text, wancert, wancert_env};
 
 const DOMAIN: &str = "demo.wancert.test";
 
-/// A key and a chain (leaf signed by a throwaway CA, then the CA) for
-/// `DOMAIN` and its wildcard, valid from yesterday for 90 days: installed,
-/// it is fresh, so a run only deploys.
+/// A fresh pair for `DOMAIN` and its wildcard (`common::tls::fresh_pair`).
 fn make_pair() -> (String, String) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let ymd = |t: i64| {
-        let s = wancert::der::rfc3339(t);
-        let n = |r: std::ops::Range<usize>| s[r].parse::<i32>().unwrap();
-        rcgen::date_time_ymd(n(0..4), n(5..7) as u8, n(8..10) as u8)
-    };
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, &ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params =
-        rcgen::CertificateParams::new(vec![DOMAIN.to_string(), format!("*.{DOMAIN}")]).unwrap();
-    params.not_before = ymd(now - 86400);
-    params.not_after = ymd(now + 89 * 86400);
-    let leaf = params.signed_by(&key, &issuer).unwrap();
-    let pem = |der: &[u8]| wancert::pem::encode("CERTIFICATE", der);
-    (
-        wancert::pem::encode("PRIVATE KEY", &key.serialize_der()),
-        format!("{}{}", pem(leaf.der()), pem(ca_cert.der())),
-    )
+    common::tls::fresh_pair(&[DOMAIN, &format!("*.{DOMAIN}")])
 }
 
 /// Put a pair where wancert keeps the certificate `name`.

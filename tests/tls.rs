@@ -118,7 +118,7 @@ fn a_webhook_deploy_must_present_a_trusted_certificate() {
         let dir = TempDir::new("tls-deploy");
         let server = UntrustedServer::start(kind);
         // An installed, fresh certificate: the run only deploys.
-        let (key, chain) = fresh_pair("demo.example.com");
+        let (key, chain) = fresh_pair(&["demo.example.com"]);
         let certs = dir.path().join("state/certs/demo");
         fs::create_dir_all(&certs).unwrap();
         fs::write(certs.join("key.pem"), key).unwrap();

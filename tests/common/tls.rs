@@ -139,10 +139,10 @@ impl UntrustedServer {
     }
 }
 
-/// A key and a chain for `domain` (leaf signed by a throwaway CA, then the
+/// A key and a chain for `names` (leaf signed by a throwaway CA, then the
 /// CA) valid from yesterday for 90 days: installed, it is fresh, so a run
 /// only deploys. (PEM key, PEM chain.)
-pub fn fresh_pair(domain: &str) -> (String, String) {
+pub fn fresh_pair(names: &[&str]) -> (String, String) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -158,7 +158,8 @@ pub fn fresh_pair(domain: &str) -> (String, String) {
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = rcgen::Issuer::new(ca_params, &ca_key);
     let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(vec![domain.to_string()]).unwrap();
+    let names = names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let mut params = rcgen::CertificateParams::new(names).unwrap();
     params.not_before = ymd(now - 86400);
     params.not_after = ymd(now + 89 * 86400);
     let leaf = params.signed_by(&key, &issuer).unwrap();
