@@ -7,7 +7,7 @@
 #   tests/mips.sh              install (if needed), test under qemu, release size
 #   MIPS_SKIP_RELEASE=1        skip the release build and size report
 #   MIPS_SKIP_TESTS=1          skip the test build/run
-#   MIPS_LAB=1                 also run the lab tests (dns, e2e*, ddns, deploy, notify, powerdns, status_schema, crash, lock, clock)
+#   MIPS_LAB=1                 also run the lab tests (dns, e2e*, ddns, deploy, notify, powerdns, status_schema, crash, lock, clock, ca_faults, disk_faults, dns_faults, secrets, tls)
 #   MIPS_IMMEDIATE_ABORT=1     also report the size with panic=immediate-abort
 #   MIPS_TARGET_DIR=DIR        target dir (default: target/mipsel, reused)
 #   extra arguments are passed to the test binaries (after `--`)
@@ -114,7 +114,7 @@ if [ -z "${MIPS_SKIP_TESTS:-}" ]; then
             # These start lab servers from shell scripts and run the wancert
             # binary itself, which needs binfmt_misc for a mipsel executable
             # (not mounted here); they run in the host suite.
-            dns | e2e* | ddns | deploy | notify | powerdns | status_schema | crash | lock | clock)
+            dns | e2e* | ddns | deploy | notify | powerdns | status_schema | crash | lock | clock | ca_faults | disk_faults | dns_faults | secrets | tls)
                 if [ -n "${MIPS_LAB:-}" ]; then SEL+=(--test "$name"); else EXCLUDED+=("$f"); fi ;;
             *) SEL+=(--test "$name") ;;
         esac
