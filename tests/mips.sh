@@ -162,7 +162,7 @@ release_size() { # $1: label, rest: extra cargo args/env set by caller
     if [ "$rc" -ge 128 ]; then
         STATUS=1; SUMMARY+=("release binary ($label) died under qemu with status $rc")
     fi
-    SUMMARY+=("mipsel release binary, stripped, $label: $(stat -c %s "$stripped") bytes (build $(( $(now) - t ))s)")
+    SUMMARY+=("mipsel release binary (plain release profile; the shipped one: tests/ipk.sh), stripped, $label: $(stat -c %s "$stripped") bytes (build $(( $(now) - t ))s)")
 }
 
 if [ -z "${MIPS_SKIP_RELEASE:-}" ]; then
