@@ -112,8 +112,11 @@ pub fn set_option(text: &str, ty: &str, name: &str, key: &str, value: &str) -> O
         match terminator(out.as_bytes(), last_end) {
             Some((p, b'\n')) => out.insert_str(p + 1, &format!("\t{new}\n")),
             Some((p, _)) => out.insert_str(p + 1, &format!("\n\t{new}\n")),
-            // A lone `\` ending the text would join our newline to it.
-            None if out.ends_with('\\') => out.push_str(&format!("\n\n\t{new}\n")),
+            // A lone `\` ending the text (perhaps before a `\r`) would join
+            // our newline to it.
+            None if out.ends_with('\\') || out.ends_with("\\\r") => {
+                out.push_str(&format!("\n\n\t{new}\n"))
+            }
             None => out.push_str(&format!("\n\t{new}\n")),
         }
         return Some(out);
@@ -816,5 +819,8 @@ config rule
         check("config t 'n' # c");
         // The text ends in a backslash that escapes nothing.
         check("#s\nconfig t 'n'\\");
+        // ... and before a carriage return: `\` `\r` and our `\n` make a
+        // CRLF continuation.
+        check("config t 'n'\n\tpackage\r\r\\\r");
     }
 }
