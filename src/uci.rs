@@ -112,12 +112,19 @@ pub fn set_option(text: &str, ty: &str, name: &str, key: &str, value: &str) -> O
         match terminator(out.as_bytes(), last_end) {
             Some((p, b'\n')) => out.insert_str(p + 1, &format!("\t{new}\n")),
             Some((p, _)) => out.insert_str(p + 1, &format!("\n\t{new}\n")),
-            // A lone `\` ending the text (perhaps before a `\r`) would join
-            // our newline to it.
-            None if out.ends_with('\\') || out.ends_with("\\\r") => {
-                out.push_str(&format!("\n\n\t{new}\n"))
+            None => {
+                // A `\` ending the text escapes nothing, but our newline
+                // would make it a line continuation: a blank line after it
+                // ends the statement. A `\` `\r` there escapes the `\r`,
+                // and with our newline would make a CRLF continuation
+                // instead: a space keeps the escape. (Both found by fuzzing.)
+                if out.ends_with("\\\r") {
+                    out.push(' ');
+                } else if out.ends_with('\\') {
+                    out.push('\n');
+                }
+                out.push_str(&format!("\n\t{new}\n"));
             }
-            None => out.push_str(&format!("\n\t{new}\n")),
         }
         return Some(out);
     }
@@ -822,5 +829,8 @@ config rule
         // ... and before a carriage return: `\` `\r` and our `\n` make a
         // CRLF continuation.
         check("config t 'n'\n\tpackage\r\r\\\r");
+        // ... where it escapes the `\r` that is a list's only value.
+        let out = check("config t 'n'\n\tlist r \\\r");
+        assert_eq!(parse(&out).unwrap()[0].list("r"), ["\r"], "{out}");
     }
 }
