@@ -458,6 +458,24 @@ def build_static(top):
     return STATIC if done.returncode == 0 and os.path.exists(STATIC) else None
 
 
+# The binutils that strip each target's binaries (Debian's cross packages).
+STRIP = {"x86_64": "strip", "mipsel": "mipsel-linux-gnu-strip",
+         "armv7": "arm-linux-gnueabihf-strip", "aarch64": "aarch64-linux-gnu-strip"}
+
+
+def stripped_size(path, triple):
+    """The size of `path` stripped: a build may have left it unstripped
+    (CARGO_PROFILE_*_STRIP=false for docs/size.md's symbol tables)."""
+    tool = shutil.which(STRIP.get(triple.split("-")[0], "strip"))
+    if not tool:
+        return os.path.getsize(path)
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "wancert")
+        if subprocess.run([tool, "-o", out, path], stderr=subprocess.DEVNULL).returncode:
+            return os.path.getsize(path)
+        return os.path.getsize(out)
+
+
 def sizes():
     print("== wancert binary size (stripped)")
     for pattern, label in BINARIES:
@@ -465,7 +483,7 @@ def sizes():
             triple = p.split("/")[-3]
             if triple == "target":
                 triple = "x86_64-unknown-linux-gnu"
-            print(f"  {triple:<32} {os.path.getsize(p):>9} bytes   ({label})")
+            print(f"  {triple:<32} {stripped_size(p, triple):>9} bytes   ({label})")
     if not glob.glob(os.path.join(ROOT, "target/*/mips*/*/wancert")):
         print("  (mipsel: run tests/mips.sh or openwrt/build-ipk.sh mipsel first)")
 
