@@ -21,7 +21,7 @@ dir=$(cd "$1" && pwd)
 [ -f "$dir/pebble.env" ] || { echo "acmeproxy.sh: no pebble.env in $dir: start the lab first" >&2; exit 1; }
 . "$dir/pebble.env"
 command -v python3 >/dev/null || { echo "acmeproxy.sh: python3 is missing: run tests/setup.sh" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 upstream=${PEBBLE_URL%/dir}
 p=$dir/acmeproxy
 mkdir -p "$p"
@@ -33,21 +33,15 @@ for attempt in 1 2 3 4 5; do
     python3 "$here/acmeproxy.py" "$p" "$port" "$upstream" "$dir/pebble-cert.pem" "$dir/pebble-key.pem" \
         "$PEBBLE_CA" > "$p/proxy.log" 2>&1 &
     pid=$!
-    for _ in $(seq 100); do
-        if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null; then
-            cat > "$dir/acmeproxy.env" <<ENV
+    if await_listen "$pid" "$port"; then
+        cat > "$dir/acmeproxy.env" <<ENV
 PROXY_PID=$pid
 PROXY_URL=https://127.0.0.1:$port/dir
 PROXY_RULES=$p/rules.json
 PROXY_LOG=$p/requests.log
 ENV
-            exit 0
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+        exit 0
+    fi
 done
 echo "acmeproxy.sh: the proxy did not start; its log:" >&2
 cat "$p/proxy.log" >&2

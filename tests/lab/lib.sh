@@ -30,6 +30,24 @@ stop_pid() {
     return 0
 }
 
+# Wait until process PID accepts TCP connections on 127.0.0.1:PORT (status
+# 0). If it dies first or is still not listening after 5 s, it is stopped
+# and the status is 1: the caller retries on another port (free_port's race)
+# or reports the server's log.
+await_listen() {
+    local pid=$1 port=$2
+    for _ in $(seq 100); do
+        if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return 1
+}
+
 # A random base64 TSIG secret of N bytes.
 tsig_secret() {
     head -c "$1" /dev/urandom | base64 -w0

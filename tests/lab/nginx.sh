@@ -23,7 +23,7 @@ nginx=/usr/sbin/nginx
 for tool in $nginx openssl python3; do
     command -v "$tool" >/dev/null || { echo "nginx.sh: $tool is missing: run tests/setup.sh" >&2; exit 1; }
 done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 
 prefix=$dir/$name
 mkdir -p "$prefix/tmp"
@@ -58,9 +58,8 @@ CONF
     # Its output to a file: an inherited pipe would keep the caller waiting.
     $nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" > stdout.log 2>&1 &
     pid=$!
-    for _ in $(seq 100); do
-        if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null; then
-            cat > "$dir/$name.env" <<ENV
+    if await_listen "$pid" "$port"; then
+        cat > "$dir/$name.env" <<ENV
 NGINX_PID=$pid
 NGINX_PORT=$port
 NGINX_CERT=$prefix/cert.pem
@@ -68,13 +67,8 @@ NGINX_KEY=$prefix/key.pem
 NGINX_PREFIX=$prefix
 NGINX_CONF=$prefix/nginx.conf
 ENV
-            exit 0
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+        exit 0
+    fi
 done
 echo "nginx.sh: nginx did not start; its log:" >&2
 cat error.log >&2

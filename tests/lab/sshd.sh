@@ -19,7 +19,7 @@ dir=$(cd "$1" && pwd)
 for tool in /usr/sbin/sshd ssh-keygen dropbearconvert python3; do
     command -v "$tool" >/dev/null || { echo "sshd.sh: $tool is missing: run tests/setup.sh" >&2; exit 1; }
 done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 
 ssh_dir=$dir/sshd
 mkdir -p "$ssh_dir"
@@ -60,9 +60,8 @@ CONF
     # Its output to a file: an inherited pipe would keep the caller waiting.
     /usr/sbin/sshd -D -f "$ssh_dir/sshd_config" -E "$ssh_dir/sshd.log" > stdout.log 2>&1 &
     pid=$!
-    for _ in $(seq 100); do
-        if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null; then
-            cat > "$dir/sshd.env" <<ENV
+    if await_listen "$pid" "$port"; then
+        cat > "$dir/sshd.env" <<ENV
 SSHD_PID=$pid
 SSHD_PORT=$port
 SSH_USER=$user
@@ -70,13 +69,8 @@ SSH_HOST_KEY_FILE=$ssh_dir/host_ed25519.pub
 SSH_IDENTITY=$ssh_dir/id_ed25519
 SSH_IDENTITY_DROPBEAR=$ssh_dir/id_dropbear
 ENV
-            exit 0
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+        exit 0
+    fi
 done
 echo "sshd.sh: sshd did not start; its log:" >&2
 cat sshd.log >&2

@@ -19,7 +19,7 @@ token=$2 secret=$3
 for tool in openssl python3; do
     command -v "$tool" >/dev/null || { echo "webhook.sh: $tool is missing: run tests/setup.sh" >&2; exit 1; }
 done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 
 w=$dir/webhook
 mkdir -p "$w/out"
@@ -35,21 +35,15 @@ for attempt in 1 2 3 4 5; do
     port=$(free_port)
     python3 "$here/webhook.py" "$port" cert.pem key.pem "$token" "$secret" out > webhook.log 2>&1 &
     pid=$!
-    for _ in $(seq 100); do
-        if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null; then
-            cat > "$dir/webhook.env" <<ENV
+    if await_listen "$pid" "$port"; then
+        cat > "$dir/webhook.env" <<ENV
 WEBHOOK_PID=$pid
 WEBHOOK_URL=https://127.0.0.1:$port/wancert
 WEBHOOK_CA=$w/ca.pem
 WEBHOOK_OUT=$w/out
 ENV
-            exit 0
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+        exit 0
+    fi
 done
 echo "webhook.sh: the receiver did not start; its log:" >&2
 cat webhook.log >&2
