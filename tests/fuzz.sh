@@ -28,16 +28,23 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 export RUSTC_BOOTSTRAP=1
 # Not the nightly toolchain even where one is installed: CI has only stable.
-toolchain=${FUZZ_TOOLCHAIN:-stable}
+# `+stable` where rustup has a toolchain of that name, else the default one
+# (never a toolchain rustup would have to download).
+toolchain=${FUZZ_TOOLCHAIN:-}
+if [ -z "$toolchain" ] && rustup toolchain list 2>/dev/null | grep -q '^stable'; then
+    toolchain=stable
+fi
+tc=()
+[ -z "$toolchain" ] || tc=("+$toolchain")
 
 cd fuzz
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    mapfile -t targets < <(cargo "+$toolchain" fuzz list)
+    mapfile -t targets < <(cargo "${tc[@]}" fuzz list)
 fi
 
 # One build of every target (each `run` below then finds it built).
-cargo "+$toolchain" fuzz build --sanitizer "$sanitizer" --debug-assertions
+cargo "${tc[@]}" fuzz build --sanitizer "$sanitizer" --debug-assertions
 
 seed() { # TARGET SOURCE...
     local dir=corpus/$1
@@ -57,12 +64,12 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     log=$(mktemp)
     echo "== $t: ${secs}s"
-    if ! cargo "+$toolchain" fuzz run --sanitizer "$sanitizer" --debug-assertions "$t" "corpus/$t" -- \
+    if ! cargo "${tc[@]}" fuzz run --sanitizer "$sanitizer" --debug-assertions "$t" "corpus/$t" -- \
         -max_total_time="$secs" -print_final_stats=1 -max_len=8192 \
         -artifact_prefix="artifacts/$t/" >"$log" 2>&1; then
         tail -n 60 "$log"
         echo "fuzz target $t failed: the input is in fuzz/artifacts/$t/;" \
-            "reproduce with: cd fuzz && RUSTC_BOOTSTRAP=1 cargo +$toolchain fuzz run $t ARTIFACT" >&2
+            "reproduce with: cd fuzz && RUSTC_BOOTSTRAP=1 cargo ${tc[*]} fuzz run $t ARTIFACT" >&2
         exit 1
     fi
     # The last status line ("#N DONE cov: C ft: F corp: ...") and the stats.
