@@ -30,6 +30,8 @@ commands:
   check                validate the configuration and say what a run would do
   targets              list the router's port forwards, which deploy
                        sections can follow with option redirect
+  verify               connect to every deploy target now and say whether
+                       it serves the installed certificate (deploys nothing)
   dns-test PROVIDER NAME
                        add a random TXT value where issuance would for the
                        name NAME (_acme-challenge.NAME; a NAME starting with
@@ -81,6 +83,7 @@ enum Command {
     },
     Check,
     Targets,
+    Verify,
     DnsTest {
         provider: String,
         name: String,
@@ -190,6 +193,7 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
         },
         "check" => Command::Check,
         "targets" => Command::Targets,
+        "verify" => Command::Verify,
         "dns-test" => {
             let mut rest = rest.into_iter();
             Command::DnsTest {
@@ -296,6 +300,13 @@ fn dispatch(args: &Args) -> Result<i32> {
         Command::Log => return log(),
         Command::Check => return check(&config::load(&args.config)?),
         Command::Targets => return targets(&config::load(&args.config)?),
+        Command::Verify => {
+            let (lines, all_new) = run::verify_targets(&config::load(&args.config)?, &SystemClock)?;
+            for line in lines {
+                println!("{line}");
+            }
+            return Ok(if all_new { 0 } else { 2 });
+        }
         Command::DnsTest { provider, name } => {
             return dns_test(&config::load(&args.config)?, provider, name);
         }

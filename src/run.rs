@@ -573,6 +573,52 @@ impl<'a> Session<'a> {
     }
 }
 
+/// `wancert verify`: connect now to every deploy target of every
+/// certificate that has somewhere to check (`option verify`, its port
+/// forward, uhttpd's `listen_https`) and say whether it serves the installed
+/// certificate. Deploys nothing and writes nothing: after a reboot, or when a
+/// service was restarted by hand, this answers "what do my services serve?"
+/// without a renewal. Returns the lines to print and whether every checked
+/// target serves the installed certificate.
+pub fn verify_targets(config: &Config, clock: &dyn Clock) -> Result<(Vec<String>, bool)> {
+    let forwards = deploy::Forwards::new(&config.global.firewall_config);
+    let mut lines = Vec::new();
+    let mut all_new = true;
+    for cert in &config.certs {
+        let files = CertFiles::new(&config.global.state_dir, &cert.name);
+        let Some((chain, _)) = files.installed()? else {
+            lines.push(format!("{}: no certificate installed yet", cert.name));
+            continue;
+        };
+        let leaf = pem::decode_all(&chain, "CERTIFICATE")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        for target in &cert.deploy {
+            let section = config
+                .deploy(target)
+                .ok_or_else(|| Error::other(format!("no config deploy '{target}'")))?;
+            let env = Env {
+                http: &crate::http::NoHttp,
+                clock,
+                state_dir: &config.global.state_dir,
+                forward: forwards.of(section)?,
+            };
+            let Some(at) = deploy::build(section, &env)?.verify else {
+                lines.push(format!(
+                    "{}: {target}: not checked (no option verify, port forward or uhttpd listen_https)",
+                    cert.name
+                ));
+                continue;
+            };
+            let check = verify::check(&at, verify::sni(&cert.domains), &leaf, clock);
+            all_new &= check.verdict == Verdict::New;
+            lines.push(format!("{}: {target}: {at} {}", cert.name, check.detail));
+        }
+    }
+    Ok((lines, all_new))
+}
+
 fn describe(due: &Due) -> String {
     match due {
         Due::Missing => "no certificate yet: issuing".into(),

@@ -203,6 +203,18 @@ fn file_deploy_reloads_nginx_and_a_reload_that_does_nothing_is_caught() {
     );
     assert_eq!(d["endpoint"], format!("127.0.0.1:{port}"));
     assert!(d.get("last_error").is_none(), "{d}");
+    // `wancert verify` asks the target again, now, and writes nothing.
+    let before = mtimes(&state);
+    let out = wancert(&["--config", conf.to_str().unwrap(), "verify"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(&format!(
+            "demo: web: 127.0.0.1:{port} serves the new certificate"
+        )),
+        "{said}"
+    );
+    assert_eq!(mtimes(&state), before, "verify wrote to state_dir");
 
     // Nothing to do: no reload, nothing written to state_dir (flash; the
     // run's own record goes to run_dir, RAM).
@@ -240,6 +252,13 @@ fn file_deploy_reloads_nginx_and_a_reload_that_does_nothing_is_caught() {
     );
     assert_eq!(served(port, &leaf(&first.1)), leaf(&first.1));
     assert_eq!(fs::read_to_string(web.var("NGINX_CERT")).unwrap(), second.1);
+    let out = wancert(&["--config", noop.to_str().unwrap(), "verify"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("serves another certificate than the new one"),
+        "{said}"
+    );
     let s = status(&noop);
     let d = &s["certs"][0]["deploy"][0];
     assert_eq!(
