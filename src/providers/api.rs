@@ -62,6 +62,21 @@ impl<'a> Api<'a> {
         }
     }
 
+    /// `new` for an API that takes `Authorization: Bearer TOKEN`, the token
+    /// read from the secret option `option` (or its `_file`).
+    pub fn bearer(
+        section: &PluginSection,
+        env: &Env<'a>,
+        name: &'static str,
+        default: &str,
+        option: &str,
+        creds: &'static str,
+    ) -> Result<Api<'a>> {
+        let token = section.secret(option)?;
+        let auth = vec![("authorization", format!("Bearer {token}"))];
+        Ok(Self::new(section, env, name, default, creds, auth))
+    }
+
     /// `method` on `base + path` (or `path` itself when it is a whole URL),
     /// with a JSON body. Returns the status and the answer (JSON, or a
     /// string holding the text, or Null when empty); 429 and 5xx are retried.

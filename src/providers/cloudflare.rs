@@ -20,19 +20,15 @@ const TTL: u32 = 60;
 const PER_PAGE: usize = 50;
 
 fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
-    let token = section.secret("api_token")?;
-    let auth = vec![("authorization", format!("Bearer {token}"))];
-    Ok(Provider::boxed(
-        Cloudflare(Api::new(
-            section,
-            env,
-            TYPE.name,
-            "https://api.cloudflare.com/client/v4",
-            "api_token (Zone:Read, DNS:Edit)",
-            auth,
-        )),
-        TTL,
-    ))
+    let api = Api::bearer(
+        section,
+        env,
+        TYPE.name,
+        "https://api.cloudflare.com/client/v4",
+        "api_token",
+        "api_token (Zone:Read, DNS:Edit)",
+    )?;
+    Ok(Provider::boxed(Cloudflare(api), TTL))
 }
 
 struct Cloudflare<'a>(Api<'a>);

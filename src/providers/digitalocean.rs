@@ -19,15 +19,14 @@ const TTL: u32 = 60;
 const PER_PAGE: usize = 200;
 
 fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
-    let token = section.secret("api_token")?;
-    let api = Api::new(
+    let api = Api::bearer(
         section,
         env,
         TYPE.name,
         "https://api.digitalocean.com/v2",
+        "api_token",
         "api_token (domain read and write)",
-        vec![("authorization", format!("Bearer {token}"))],
-    );
+    )?;
     Ok(Provider::boxed(DigitalOcean(api), TTL))
 }
 

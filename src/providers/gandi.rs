@@ -22,15 +22,14 @@ const TTL: u32 = 300;
 const PER_PAGE: usize = 100;
 
 fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
-    let token = section.secret("api_token")?;
-    let api = Api::new(
+    let api = Api::bearer(
         section,
         env,
         TYPE.name,
         "https://api.gandi.net/v5/livedns",
+        "api_token",
         "api_token (domain technical configuration)",
-        vec![("authorization", format!("Bearer {token}"))],
-    );
+    )?;
     Ok(Provider::boxed(Gandi(api), TTL))
 }
 

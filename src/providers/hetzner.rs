@@ -21,15 +21,14 @@ const TTL: u32 = 60;
 const PER_PAGE: usize = 50;
 
 fn build<'a>(section: &PluginSection, env: &Env<'a>) -> Result<Box<dyn DnsProvider + 'a>> {
-    let token = section.secret("api_token")?;
-    let api = Api::new(
+    let api = Api::bearer(
         section,
         env,
         TYPE.name,
         "https://api.hetzner.cloud/v1",
+        "api_token",
         "api_token (a Cloud project token, read & write)",
-        vec![("authorization", format!("Bearer {token}"))],
-    );
+    )?;
     Ok(Provider::boxed(Hetzner(api), TTL))
 }
 
