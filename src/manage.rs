@@ -133,10 +133,8 @@ pub fn revoke(
             cert.name
         )));
     };
-    let der = pem::decode_all(&chain, "CERTIFICATE")
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::other("the installed chain has no certificate"))?;
+    let der =
+        pem::leaf(&chain).ok_or_else(|| Error::other("the installed chain has no certificate"))?;
     let server = cert.server(global);
     finish_rollover(config, http, clock, server)?;
     let key = existing_key(&global.state_dir)?;

@@ -33,6 +33,11 @@ pub fn decode_all(text: &str, label: &str) -> Vec<Vec<u8>> {
     out
 }
 
+/// The first certificate of a chain (the leaf), decoded.
+pub fn leaf(chain: &str) -> Option<Vec<u8>> {
+    decode_all(chain, "CERTIFICATE").into_iter().next()
+}
+
 /// The label of the first block (`CERTIFICATE`, `PRIVATE KEY`, ...).
 pub fn first_label(text: &str) -> Option<&str> {
     let start = text.find("-----BEGIN ")? + 11;

@@ -117,9 +117,7 @@ impl CertFiles {
         let Some(chain) = store::read(&self.pair.chain)? else {
             return Ok(None);
         };
-        let info = pem::decode_all(&chain, "CERTIFICATE")
-            .first()
-            .and_then(|d| der::parse_cert(d));
+        let info = pem::leaf(&chain).and_then(|d| der::parse_cert(&d));
         Ok(info.map(|i| (chain, i)))
     }
 
@@ -421,10 +419,8 @@ impl<'a> Session<'a> {
         )?;
         let (chain, key_pem) = (issued.chain, issued.key_pem);
 
-        let leaf = pem::decode_all(&chain, "CERTIFICATE");
-        let info = leaf
-            .first()
-            .and_then(|d| der::parse_cert(d))
+        let info = pem::leaf(&chain)
+            .and_then(|d| der::parse_cert(&d))
             .ok_or_else(|| Error::other("the CA sent no readable certificate"))?;
         if info.spki != keys::spki(&key_pem)? {
             store::remove(&files.order)?;
@@ -547,10 +543,7 @@ impl<'a> Session<'a> {
             record.checked(None, now);
             return Ok(());
         };
-        let leaf = pem::decode_all(m.fullchain_pem, "CERTIFICATE")
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+        let leaf = pem::leaf(m.fullchain_pem).unwrap_or_default();
         let check = verify::check(&at, verify::sni(m.domains), &leaf, self.clock);
         record.checked(
             Some((check.verdict, at.to_string(), check.detail.clone())),
@@ -590,10 +583,7 @@ pub fn verify_targets(config: &Config, clock: &dyn Clock) -> Result<(Vec<String>
             lines.push(format!("{}: no certificate installed yet", cert.name));
             continue;
         };
-        let leaf = pem::decode_all(&chain, "CERTIFICATE")
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+        let leaf = pem::leaf(&chain).unwrap_or_default();
         for target in &cert.deploy {
             let section = config
                 .deploy(target)
