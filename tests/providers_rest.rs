@@ -40,6 +40,17 @@ struct Rec {
     ttl: u64,
 }
 
+impl Rec {
+    /// The value as these APIs carry it: TXT values in double quotes.
+    fn wire(&self) -> String {
+        if self.rtype == "TXT" {
+            format!("\"{}\"", self.value)
+        } else {
+            self.value.clone()
+        }
+    }
+}
+
 /// The records every fake keeps, and its zones (id, name).
 #[derive(Default)]
 struct Store {
@@ -355,8 +366,7 @@ fn cloudflare() {
                 let zone = s.zone_by_id(zid).unwrap();
                 let (t, n) = (query(req, "type").unwrap(), query(req, "name").unwrap());
                 let list: Vec<Value> = s.at(&n, &t).iter().filter(|r| r.zone == zone).map(|r| {
-                    let content = if t == "TXT" { format!("\"{}\"", r.value) } else { r.value.clone() };
-                    json!({"id": r.id, "type": t, "name": r.name, "content": content, "ttl": r.ttl})
+                    json!({"id": r.id, "type": t, "name": r.name, "content": r.wire(), "ttl": r.ttl})
                 }).collect();
                 ok(json!(list))
             }
@@ -430,16 +440,7 @@ fn desec() {
                 if recs.is_empty() {
                     return Response::json(404, json!({"detail": "Not found."}));
                 }
-                let records: Vec<String> = recs
-                    .iter()
-                    .map(|r| {
-                        if *t == "TXT" {
-                            format!("\"{}\"", r.value)
-                        } else {
-                            r.value.clone()
-                        }
-                    })
-                    .collect();
+                let records: Vec<String> = recs.iter().map(Rec::wire).collect();
                 Response::json(
                     200,
                     json!({"subname": sub, "type": t, "ttl": recs[0].ttl, "records": records}),
@@ -677,7 +678,10 @@ fn hetzner() {
                 if recs.is_empty() {
                     return not_found();
                 }
-                let records: Vec<Value> = recs.iter().map(|r| json!({"value": if *t == "TXT" { format!("\"{}\"", r.value) } else { r.value.clone() }, "comment": ""})).collect();
+                let records: Vec<Value> = recs
+                    .iter()
+                    .map(|r| json!({"value": r.wire(), "comment": ""}))
+                    .collect();
                 Response::json(
                     200,
                     json!({"rrset": {"id": format!("{name}/{t}"), "name": name, "type": t, "ttl": recs[0].ttl, "records": records}}),
@@ -768,16 +772,7 @@ fn gandi() {
                 if recs.is_empty() {
                     return not_found();
                 }
-                let values: Vec<String> = recs
-                    .iter()
-                    .map(|r| {
-                        if *t == "TXT" {
-                            format!("\"{}\"", r.value)
-                        } else {
-                            r.value.clone()
-                        }
-                    })
-                    .collect();
+                let values: Vec<String> = recs.iter().map(Rec::wire).collect();
                 Response::json(
                     200,
                     json!({"rrset_name": name, "rrset_type": t, "rrset_ttl": recs[0].ttl, "rrset_values": values}),
